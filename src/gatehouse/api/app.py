@@ -1,0 +1,36 @@
+"""The HTTP application: routes and the error edge, assembled in one place."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from gatehouse.api.admin import AdminRoutes
+from gatehouse.api.errors import edge_middleware
+from gatehouse.api.v1 import OpenAIRoutes
+from gatehouse.errors import Overloaded
+from gatehouse.pipeline import Gateway
+
+_OK = orjson.dumps({"status": "ok"})
+
+
+def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application:
+    max_body = gateway.config.server.max_body_bytes
+    app = web.Application(client_max_size=max_body, middlewares=[edge_middleware])
+    app["max_body_bytes"] = max_body
+    OpenAIRoutes(gateway).register(app)
+    AdminRoutes(gateway, admin_key).register(app)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(body=_OK, content_type="application/json")
+
+    async def readyz(request: web.Request) -> web.Response:
+        if not gateway.ready:
+            raise Overloaded("not ready: starting or shutting down", code="not_ready")
+        usable = sum(len(r.deployments) for r in gateway.routes.values())
+        body = {"status": "ready", "models": len(gateway.routes), "deployments": usable}
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

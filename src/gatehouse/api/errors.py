@@ -1,0 +1,82 @@
+"""The one place where errors become HTTP responses, in OpenAI's error shape."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gatehouse.errors import (
+    GatehouseError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    RequestTooLarge,
+)
+from gatehouse.logs import request_id_var
+
+log = logging.getLogger("gatehouse.api")
+
+REQUEST_ID = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def error_response(err: GatehouseError, request_id: str) -> web.Response:
+    headers = err.headers()
+    headers[REQUEST_ID] = request_id
+    return web.Response(
+        body=err.to_json(), status=err.http_status, content_type="application/json", headers=headers
+    )
+
+
+def translate_http_exception(exc: web.HTTPException, request: web.Request) -> GatehouseError:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        limit = request.app["max_body_bytes"]
+        return RequestTooLarge(
+            f"request body is larger than this gateway accepts ({limit} bytes)",
+            code="request_too_large",
+        )
+    if isinstance(exc, web.HTTPNotFound):
+        return NotFound(f"unknown path {request.path}", code="unknown_url")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return MethodNotAllowed(
+            f"{request.method} is not allowed on {request.path}", code="method_not_allowed"
+        )
+    return InvalidRequest(exc.reason or "bad request")
+
+
+def request_id_of(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID)
+    if given is not None and _VALID_ID.match(given):
+        return given
+    return uuid.uuid4().hex
+
+
+@web.middleware
+async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every response a request id; turn every error into OpenAI's shape."""
+    request_id = request_id_of(request)
+    request["request_id"] = request_id
+    request_id_var.set(request_id)
+    try:
+        response = await handler(request)
+    except GatehouseError as err:
+        return error_response(err, request_id)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(translate_http_exception(exc, request), request_id)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        internal = InternalError(
+            f"internal error in the gateway (request id {request_id}; see its log)",
+            code="internal_error",
+        )
+        return error_response(internal, request_id)
+    if not response.prepared:
+        response.headers[REQUEST_ID] = request_id
+    return response

@@ -1,0 +1,125 @@
+"""Running the gateway: one worker's server, and the process-level entry point.
+
+Shutdown is graceful: on SIGTERM or SIGINT a worker reports not-ready, stops
+accepting, lets in-flight requests and streams finish within
+``server.shutdown_grace_s``, cancels what is left, then closes its upstream pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from gatehouse import __version__, logs
+from gatehouse.api.app import build_app
+from gatehouse.config import Config
+from gatehouse.pipeline import Gateway
+from gatehouse.supervisor import run_async, run_workers
+
+log = logging.getLogger("gatehouse.server")
+
+
+class Server:
+    """One worker: the gateway and its HTTP listener."""
+
+    def __init__(self, config: Config, *, reuse_port: bool = False, admin_key: str | None = None):
+        self.config = config
+        self.gateway = Gateway(config)
+        self._reuse_port = reuse_port
+        self._admin_key = admin_key
+        self._runner: web.AppRunner | None = None
+        self.port: int = config.server.port
+
+    async def start(self) -> None:
+        await self.gateway.start()
+        app = build_app(self.gateway, self._admin_key)
+        access_log: Any = (
+            logging.getLogger("aiohttp.access") if self.config.logging.access_log else None
+        )
+        self._runner = web.AppRunner(
+            app,
+            access_log=access_log,
+            handler_cancellation=True,  # a client that goes away cancels its upstream call
+            shutdown_timeout=self.config.server.shutdown_grace_s,
+        )
+        await self._runner.setup()
+        server = self.config.server
+        site = web.TCPSite(
+            self._runner, server.host, server.port, reuse_port=self._reuse_port or None
+        )
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        for sock in sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                self.port = sock.getsockname()[1]
+                break
+
+    async def stop(self) -> None:
+        self.gateway.ready = False
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.gateway.close()
+
+
+def with_overrides(
+    config: Config, *, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> Config:
+    """The config with command-line flags applied over ``server``."""
+    update = {
+        k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None
+    }
+    if not update:
+        return config
+    server = type(config.server).model_validate({**config.server.model_dump(), **update})
+    return config.model_copy(update={"server": server})
+
+
+def serve_forever(config: Config) -> int:
+    """Serve until SIGTERM/SIGINT, in ``server.workers`` processes; return the exit code."""
+    logs.configure(config.logging.level, config.logging.format)
+    workers = config.server.workers
+    if workers > 1:
+        log.info("starting %d workers on %s:%d", workers, config.server.host, config.server.port)
+    return run_workers(_worker_main, (config, workers > 1), workers, config.server.shutdown_grace_s)
+
+
+def _worker_main(config: Config, reuse_port: bool) -> None:
+    logs.configure(config.logging.level, config.logging.format)
+    run_async(_serve_until_signalled(config, reuse_port))
+
+
+async def _serve_until_signalled(config: Config, reuse_port: bool) -> None:
+    server = Server(config, reuse_port=reuse_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error(
+            "cannot listen on %s:%d: %s", config.server.host, config.server.port, exc.strerror
+        )
+        await server.gateway.close()
+        raise SystemExit(1) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    deployments = sum(len(r.deployments) for r in server.gateway.routes.values())
+    log.info(
+        "gatehouse %s serving http://%s:%d/v1 (%d model(s), %d deployment(s))",
+        __version__,
+        config.server.host,
+        server.port,
+        len(server.gateway.routes),
+        deployments,
+    )
+    await stop.wait()
+    log.info(
+        "shutting down: draining in-flight requests (up to %gs)", config.server.shutdown_grace_s
+    )
+    await server.stop()
+    log.info("stopped")

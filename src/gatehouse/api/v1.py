@@ -1,0 +1,162 @@
+"""The OpenAI-compatible endpoints under ``/v1``.
+
+A handler parses the body once (orjson), checks only what the gateway itself needs,
+hands an Exchange to the pipeline and writes the result. Fields it doesn't know are
+forwarded untouched; the upstream's response bytes are returned untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gatehouse.api.errors import REQUEST_ID
+from gatehouse.errors import GatehouseError, InvalidRequest, NotFound
+from gatehouse.pipeline import Exchange, Gateway
+from gatehouse.providers import Operation
+
+log = logging.getLogger("gatehouse.api")
+
+ROUTE = "x-gatehouse-route"
+_JSON = "application/json"
+
+
+class OpenAIRoutes:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        created = int(gateway.started_at)
+        models = [
+            {"id": name, "object": "model", "created": created, "owned_by": "gatehouse"}
+            for name in gateway.routes
+        ]
+        self._models = {m["id"]: orjson.dumps(m) for m in models}
+        self._model_list = orjson.dumps({"object": "list", "data": models})
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/completions", self.completions)
+        app.router.add_post("/v1/embeddings", self.embeddings)
+        app.router.add_get("/v1/models", self.list_models)
+        app.router.add_get("/v1/models/{model:.+}", self.get_model)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "chat")
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "completions")
+
+    async def embeddings(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "embeddings")
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._model_list, content_type=_JSON)
+
+    async def get_model(self, request: web.Request) -> web.Response:
+        name = request.match_info["model"]
+        body = self._models.get(name)
+        if body is None:
+            raise NotFound(
+                f"The model '{name}' does not exist", param="model", code="model_not_found"
+            )
+        return web.Response(body=body, content_type=_JSON)
+
+    async def _serve(self, request: web.Request, operation: Operation) -> web.StreamResponse:
+        body = parse_body(await request.read(), operation)
+        exchange = Exchange(
+            request_id=request["request_id"],
+            operation=operation,
+            body=body,
+            model=body["model"],
+            stream=body.get("stream") is True,
+            headers=request.headers,
+        )
+        await self.gateway.handle(exchange)
+        headers = {REQUEST_ID: exchange.request_id, ROUTE: _route_header(exchange)}
+        if exchange.events is None:
+            headers["content-type"] = _JSON
+            return web.Response(body=exchange.response_body, headers=headers)
+        return await _relay_stream(request, exchange, headers)
+
+
+async def _relay_stream(
+    request: web.Request, exchange: Exchange, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Write the SSE blocks as they come; a failure mid-stream becomes an error event."""
+    assert exchange.events is not None
+    headers["content-type"] = "text/event-stream; charset=utf-8"
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
+    response = web.StreamResponse(headers=headers)
+    events = exchange.events
+    try:
+        await response.prepare(request)
+        async for block in events:
+            await response.write(block)
+    except GatehouseError as err:
+        # Sent as its own event, and no [DONE]: the client can tell a failed stream
+        # from a finished one.
+        log.warning("stream failed after it started: %s", err.message)
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"data: " + err.to_json() + b"\n\n")
+    except ConnectionError:
+        log.info("client went away mid-stream; upstream call aborted")
+        return response
+    finally:
+        await events.aclose()
+        exchange.done = exchange.done or time.perf_counter()
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+def _route_header(exchange: Exchange) -> str:
+    return ", ".join(
+        f"{exchange.model}={a.deployment}" + ("" if a.outcome == "ok" else f" ({a.outcome})")
+        for a in exchange.attempts
+    )
+
+
+_REQUIRED: dict[str, tuple[str, str]] = {
+    "chat": ("messages", "a non-empty array of messages"),
+    "completions": ("prompt", "a prompt"),
+    "embeddings": ("input", "an input"),
+}
+
+
+def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
+    """Parse and check the fields the gateway relies on; the rest is the upstream's."""
+    if not raw:
+        raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(
+            f"request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object", code="invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest(
+            "you must provide a model parameter (a string)", param="model", code="missing_model"
+        )
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be true or false", param="stream", code="invalid_type")
+    if stream and operation == "embeddings":
+        raise InvalidRequest("embeddings cannot be streamed", param="stream", code="invalid_type")
+    field, what = _REQUIRED[operation]
+    value = body.get(field)
+    if value is None or (field == "messages" and (not isinstance(value, list) or not value)):
+        raise InvalidRequest(f"'{field}' is required: {what}", param=field, code="missing_field")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise InvalidRequest(
+            "'stream_options' must be an object", param="stream_options", code="invalid_type"
+        )
+    return body

@@ -1,0 +1,149 @@
+"""The typed shape of ``gatehouse.yaml``.
+
+Every model forbids unknown keys, so a typo is an error at start-up rather than a
+setting silently ignored. Field descriptions end up in ``gatehouse config schema``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port to listen on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Worker processes sharing the port (SO_REUSEPORT)."
+    )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted; larger bodies get 413.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, how long in-flight requests and streams may finish.",
+    )
+
+
+class StoreConfig(_Strict):
+    url: str = Field("sqlite:///gatehouse.db", description="sqlite:///PATH or postgresql://…")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "postgresql://", "postgresql+")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return v
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the gateway's own log lines."
+    )
+    format: Literal["text", "json"] = Field("text", description="Log line format.")
+    access_log: bool = Field(False, description="Log one line per HTTP request.")
+
+
+class ProviderConfig(_Strict):
+    kind: Literal["openai"] = Field(
+        description="Upstream protocol. `openai`: any OpenAI-compatible API "
+        "(OpenAI, vLLM, Ollama, llama.cpp server, TGI, Groq, Together…)."
+    )
+    base_url: str = Field(description="Base URL including the version path, e.g. …/v1.")
+    api_key: SecretStr | None = Field(
+        None, description="Sent as a bearer token. Use ${ENV_VAR}; never a literal."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers sent with every upstream request."
+    )
+    forward_headers: list[str] = Field(
+        default_factory=list,
+        description="Client request headers passed on to this upstream, by name; a trailing "
+        "'*' matches a prefix (e.g. 'x-mock-*'). Authorization is never forwarded.",
+    )
+    timeout_s: float = Field(600.0, gt=0, description="Total time allowed for one call.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Time allowed to connect.")
+    max_connections: int = Field(
+        1000, ge=1, description="Pooled connections kept to this upstream per worker."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _none_means_no_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip().lower() in ("", "none"):
+            return None
+        return v
+
+
+class DeploymentConfig(_Strict):
+    provider: str = Field(description="Name of a provider under `providers`.")
+    model: str = Field(description="The upstream's own model name.")
+    weight: float = Field(1.0, gt=0, description="Share of traffic relative to siblings.")
+    defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Request parameters applied when the client did not set them.",
+    )
+
+
+class ModelConfig(_Strict):
+    deployments: list[DeploymentConfig] = Field(
+        min_length=1, description="Where this public model is served."
+    )
+
+
+class Config(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
+    store: StoreConfig = Field(default_factory=StoreConfig)  # type: ignore[arg-type]
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
+    providers: dict[str, ProviderConfig] = Field(min_length=1, description="Upstreams by name.")
+    models: dict[str, ModelConfig] = Field(
+        min_length=1, description="Public model names clients ask for."
+    )
+
+    @field_validator("providers", "models")
+    @classmethod
+    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            if not _NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid name (letters, digits, ._:/@-)")
+        return v
+
+
+def reference_errors(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    """Cross-references pydantic cannot check field by field: (key path, reason)."""
+    errors: list[tuple[tuple[str | int, ...], str]] = []
+    known = ", ".join(sorted(config.providers))
+    for model_name, model in config.models.items():
+        for i, dep in enumerate(model.deployments):
+            if dep.provider not in config.providers:
+                errors.append(
+                    (
+                        ("models", model_name, "deployments", i, "provider"),
+                        f"unknown provider {dep.provider!r} (known: {known})",
+                    )
+                )
+    return errors

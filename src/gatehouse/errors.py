@@ -1,0 +1,178 @@
+"""The one catalogue of errors a client can see.
+
+Every refusal inside the gateway raises a subclass of :class:`GatehouseError`; the api
+layer alone turns it into an HTTP response in OpenAI's error shape::
+
+    GatehouseError                    status  type                    retry
+    ├── InvalidRequest                400     invalid_request_error   no
+    ├── AuthenticationFailed          401     authentication_error    no
+    ├── PermissionDenied              403     permission_error        no
+    ├── NotFound                      404     not_found_error         no
+    ├── MethodNotAllowed              405     invalid_request_error   no
+    ├── RequestTooLarge               413     request_too_large       no
+    ├── RateLimited                   429     rate_limit_error        yes (Retry-After)
+    ├── UpstreamError                 502     upstream_error          yes
+    │   ├── UpstreamRejected          4xx     (the upstream's)        no
+    │   └── UpstreamTimeout           504     upstream_timeout        yes
+    ├── Overloaded                    503     overloaded_error        yes
+    └── InternalError                 500     internal_error          yes
+
+`retryable` decides the ``x-should-retry`` header that the official SDKs honour.
+Low-level exceptions are translated with ``raise X from exc`` so the cause is kept
+for logs but never shown to the client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+
+
+class GatehouseError(Exception):
+    """Base of every error a client can receive."""
+
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "internal_error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int:
+        return self.status
+
+    @property
+    def error_type(self) -> str:
+        return self.type
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    def headers(self) -> dict[str, str]:
+        headers = {"x-should-retry": "true" if self.retryable else "false"}
+        if self.retry_after is not None:
+            headers["retry-after"] = str(max(0, round(self.retry_after)))
+        return headers
+
+
+class InvalidRequest(GatehouseError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationFailed(GatehouseError):
+    status = 401
+    type = "authentication_error"
+
+
+class PermissionDenied(GatehouseError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(GatehouseError):
+    status = 404
+    type = "not_found_error"
+
+
+class MethodNotAllowed(GatehouseError):
+    status = 405
+    type = "invalid_request_error"
+
+
+class RequestTooLarge(GatehouseError):
+    status = 413
+    type = "request_too_large"
+
+
+class RateLimited(GatehouseError):
+    status = 429
+    type = "rate_limit_error"
+    retryable = True
+
+
+class UpstreamError(GatehouseError):
+    """The upstream failed in a way another attempt may not: 5xx, reset, bad body."""
+
+    status = 502
+    type = "upstream_error"
+    retryable = True
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    type = "upstream_timeout"
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request itself (a 4xx the client caused).
+
+    Status and type are the upstream's own, so a client sees the same error it would
+    have seen calling the provider directly.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int, error_type: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self._status = status
+        self._type = error_type
+
+    @property
+    def http_status(self) -> int:
+        return self._status
+
+    @property
+    def error_type(self) -> str:
+        return self._type
+
+
+class Overloaded(GatehouseError):
+    status = 503
+    type = "overloaded_error"
+    retryable = True
+
+
+class InternalError(GatehouseError):
+    status = 500
+    type = "internal_error"
+    retryable = True
+
+
+CATALOGUE: tuple[type[GatehouseError], ...] = (
+    InvalidRequest,
+    AuthenticationFailed,
+    PermissionDenied,
+    NotFound,
+    MethodNotAllowed,
+    RequestTooLarge,
+    RateLimited,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamRejected,
+    Overloaded,
+    InternalError,
+)

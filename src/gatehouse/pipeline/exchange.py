@@ -1,0 +1,52 @@
+"""The Exchange: one object that carries a call through the pipeline.
+
+Stages read and fill it in; the api layer builds it from the HTTP request and turns
+it back into a response; later the recorder takes the finished one. Timings are
+``time.perf_counter()`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gatehouse.providers.base import Operation
+    from gatehouse.routing.table import Deployment, ModelRoute
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One call to one deployment, successful or not."""
+
+    deployment: str
+    started: float
+    ended: float | None = None
+    outcome: str = "pending"  # ok | error | cancelled
+    error_type: str | None = None
+    status: int | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    request_id: str
+    operation: Operation
+    body: dict[str, Any]
+    model: str
+    stream: bool = False
+    headers: Mapping[str, str] | None = None  # the client's request headers
+    received: float = field(default_factory=time.perf_counter)
+    route: ModelRoute | None = None
+    deployment: Deployment | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    # A non-streaming result: the upstream's bytes, relayed untouched, and their parsed form.
+    response_body: bytes | None = None
+    response_data: dict[str, Any] | None = None
+    # A streaming result: blocks of complete SSE events.
+    events: AsyncGenerator[bytes, None] | None = None
+    usage: dict[str, Any] | None = None
+    first_token: float | None = None
+    done: float | None = None
+    error: Exception | None = None

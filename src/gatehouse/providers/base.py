@@ -1,0 +1,82 @@
+"""The interface every upstream adapter implements.
+
+Inside the gateway a request is the OpenAI wire format as a plain dict; an adapter
+translates at the edge. A non-streaming call returns the upstream's JSON bytes
+untouched (plus the parsed form, for usage). A streaming call is an async iterator of
+*blocks*: byte strings holding one or more complete server-sent events, in the
+OpenAI chunk format, ready to relay. Adapters raise only :mod:`gatehouse.errors`
+types, so a caller never sees an aiohttp or socket exception.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Operation = Literal["chat", "completions", "embeddings"]
+Headers = Mapping[str, str] | None
+
+PATHS: dict[str, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+}
+
+
+@dataclass(slots=True)
+class Reply:
+    """A finished non-streaming upstream response."""
+
+    body: bytes
+    data: dict[str, Any]
+
+
+class Provider(abc.ABC):
+    """One upstream, with its own pooled connections, created at start-up."""
+
+    def __init__(self, name: str, forward_headers: list[str] | None = None) -> None:
+        self.name = name
+        patterns = [h.lower() for h in forward_headers or [] if h.lower() != "authorization"]
+        self._exact = frozenset(p for p in patterns if not p.endswith("*"))
+        self._prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+
+    def forwarded(self, headers: Headers) -> dict[str, str] | None:
+        """The client headers this provider is configured to pass on, if any."""
+        if not headers or not (self._exact or self._prefixes):
+            return None
+        out = {}
+        for key, value in headers.items():
+            k = key.lower()
+            if k in self._exact or (k.startswith(self._prefixes) and k != "authorization"):
+                out[k] = value
+        return out or None
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open pooled connections; called once before the first request."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; called once at shutdown."""
+
+    @abc.abstractmethod
+    async def complete(
+        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+    ) -> Reply:
+        """Send a non-streaming call and return the upstream's JSON.
+
+        ``headers`` are the client's request headers; only those named in the
+        provider's ``forward_headers`` are passed on.
+        """
+
+    @abc.abstractmethod
+    def stream(
+        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Send a streaming call; yield blocks of complete SSE events.
+
+        The iterator raises a :class:`gatehouse.errors.GatehouseError` when the
+        upstream fails before or during the stream, including when the stream ends
+        without its terminating ``data: [DONE]`` event. Closing the iterator early
+        (``aclose()``) aborts the upstream request.
+        """

@@ -1,0 +1,196 @@
+"""Adapter for any OpenAI-compatible HTTP API.
+
+OpenAI itself, vLLM, Ollama, llama.cpp server, TGI, Groq, Together… all speak this
+protocol, so one adapter serves them. The request body is forwarded as the client
+sent it (bar the model name), and the response bytes are relayed untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any, NoReturn
+
+import aiohttp
+import orjson
+
+from gatehouse import __version__
+from gatehouse.config import ProviderConfig
+from gatehouse.errors import (
+    GatehouseError,
+    RateLimited,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamTimeout,
+)
+from gatehouse.providers.base import PATHS, Headers, Operation, Provider, Reply
+
+_DONE = b"data: [DONE]"
+_FINISHED = (b'"finish_reason":"', b'"finish_reason": "')
+
+
+class OpenAIProvider(Provider):
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        super().__init__(name, config.forward_headers)
+        self.config = config
+        self._urls = {op: config.base_url + path for op, path in PATHS.items()}
+        headers = {"content-type": "application/json", "user-agent": f"gatehouse/{__version__}"}
+        headers.update(config.headers)
+        if config.api_key is not None:
+            headers["authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+        self._headers = headers
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.timeout_s, sock_connect=config.connect_timeout_s
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self.config.max_connections, ttl_dns_cache=300, keepalive_timeout=30
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._headers,
+            timeout=self._timeout,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError(f"provider {self.name!r} used before start()")
+        return self._session
+
+    async def complete(
+        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+    ) -> Reply:
+        url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
+        try:
+            async with self.session.post(url, data=data, headers=extra) as resp:
+                raw = await resp.read()
+                if resp.status != 200:
+                    self._raise_for_status(resp.status, resp.headers, raw)
+        except GatehouseError:
+            raise
+        except Exception as exc:  # translated: the client never sees aiohttp's types
+            self._raise_transport(exc)
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UpstreamError(
+                f"provider {self.name!r} returned a malformed response body",
+                code="upstream_malformed_response",
+            )
+        return Reply(raw, parsed)
+
+    async def stream(
+        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+    ) -> AsyncGenerator[bytes, None]:
+        url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
+        try:
+            async with self.session.post(url, data=data, headers=extra) as resp:
+                if resp.status != 200:
+                    self._raise_for_status(resp.status, resp.headers, await resp.read())
+                pending = b""
+                complete = False
+                async for data in resp.content.iter_any():
+                    if b"\r" in data:
+                        data = data.replace(b"\r\n", b"\n")
+                    pending += data
+                    cut = pending.rfind(b"\n\n")
+                    if cut < 0:
+                        continue
+                    block, pending = pending[: cut + 2], pending[cut + 2 :]
+                    if not complete and (_DONE in block or any(f in block for f in _FINISHED)):
+                        complete = True
+                    yield block
+                if pending.strip():
+                    raise UpstreamError(
+                        f"provider {self.name!r} ended the stream inside an event",
+                        code="upstream_stream_cut",
+                    )
+                if not complete:
+                    raise UpstreamError(
+                        f"provider {self.name!r} ended the stream before it was complete",
+                        code="upstream_stream_cut",
+                    )
+        except GatehouseError:
+            raise
+        except Exception as exc:  # translated: the client never sees aiohttp's types
+            self._raise_transport(exc)
+
+    def _raise_transport(self, exc: BaseException) -> NoReturn:
+        if isinstance(exc, asyncio.TimeoutError):
+            raise UpstreamTimeout(
+                f"provider {self.name!r} did not answer within its timeout",
+                code="upstream_timeout",
+            ) from exc
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            raise UpstreamError(
+                f"could not connect to provider {self.name!r}", code="upstream_connect_error"
+            ) from exc
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            raise UpstreamError(
+                f"connection to provider {self.name!r} failed mid-response",
+                code="upstream_disconnected",
+            ) from exc
+        raise exc
+
+    def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
+        message, error_type = _upstream_error(raw)
+        if status == 429:
+            raise RateLimited(
+                f"provider {self.name!r} is rate limiting: {message}",
+                code="upstream_rate_limited",
+                retry_after=_retry_after(headers),
+            )
+        if status in (401, 403):
+            # Never relay the upstream's words here: they may quote the gateway's key.
+            raise UpstreamError(
+                f"provider {self.name!r} rejected the gateway's credentials (HTTP {status}); "
+                "check its api_key",
+                code="upstream_auth_failed",
+            )
+        if 400 <= status < 500:
+            raise UpstreamRejected(
+                message, status=status, error_type=error_type or "invalid_request_error"
+            )
+        raise UpstreamError(
+            f"provider {self.name!r} failed with HTTP {status}: {message}",
+            code="upstream_http_error",
+            retry_after=_retry_after(headers) if status == 503 else None,
+        )
+
+
+def _upstream_error(raw: bytes) -> tuple[str, str | None]:
+    """The message and type of an upstream error body, whatever its shape."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        text = raw[:200].decode("utf-8", "replace").strip()
+        return (text or "no error message"), None
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or "no error message")[:1000], err.get("type")
+    if isinstance(err, str):
+        return err[:1000], None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return data["message"][:1000], None
+    return "no error message", None
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

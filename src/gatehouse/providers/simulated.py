@@ -1,0 +1,487 @@
+"""The simulated upstream: an OpenAI-compatible server with scriptable faults.
+
+``gatehouse mock-upstream`` serves chat (plain and streaming), completions,
+embeddings and models with configurable latency, time to first token, token rate,
+response length and faults. Faults are set per run (``MockSettings``) or per request
+by headers, so tests can script them:
+
+=====================  =====================================================
+header                 effect
+=====================  =====================================================
+x-mock-fail            500 | 503 | 429 | hang | reset | cut | malformed
+x-mock-retry-after     seconds, sent with 429 and 503
+x-mock-latency-ms      delay before a non-streaming answer
+x-mock-ttft-ms         delay before the first streamed token
+x-mock-tokens          tokens in the answer
+x-mock-tokens-per-s    pace of streamed tokens (0 = as fast as possible)
+=====================  =====================================================
+
+``GET /mock/stats`` reports counts (received, completed, cancelled, in flight) so a
+test can check that the gateway cancelled an abandoned call; ``POST /mock/reset``
+zeroes them. It is built to be cheaper per request than the gateway in front of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import random
+import signal
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+FAULTS = ("500", "503", "429", "hang", "reset", "cut", "malformed")
+
+_WORDS = (
+    "Gatehouse",
+    " routes",
+    ",",
+    " observes",
+    " and",
+    " guards",
+    " every",
+    " call",
+    " to",
+    " your",
+    " models",
+    ".",
+    " This",
+    " reply",
+    " is",
+    " simulated",
+)
+
+
+@dataclass
+class MockSettings:
+    latency_ms: float = 0.0
+    ttft_ms: float = 0.0
+    tokens_per_s: float = 0.0
+    response_tokens: int = 16
+    error_rate: float = 0.0
+    error_kind: str = "500"
+    retry_after_s: float = 1.0
+    model_names: tuple[str, ...] = ("mock-model",)
+    seed: int | None = None
+
+
+@dataclass
+class MockStats:
+    received: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    last_body: dict[str, Any] | None = None
+    last_headers: dict[str, str] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "failed": self.failed,
+            "in_flight": self.in_flight,
+            "last_body": self.last_body,
+            "last_headers": self.last_headers,
+        }
+
+
+class _Fault(Exception):
+    def __init__(self, kind: str, response: web.StreamResponse | None = None) -> None:
+        self.kind = kind
+        self.response = response
+
+
+class SimulatedUpstream:
+    """The request handlers, with their settings and counters."""
+
+    def __init__(self, settings: MockSettings | None = None) -> None:
+        self.settings = settings or MockSettings()
+        self.stats = MockStats()
+        self._rng = random.Random(self.settings.seed)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/completions", self._completions)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/mock/stats", self._stats)
+        app.router.add_post("/mock/reset", self._reset)
+        app.router.add_get("/healthz", self._health)
+        return app
+
+    # --- endpoints -------------------------------------------------------------
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "chat")
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "completions")
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "embeddings")
+
+    async def _models(self, request: web.Request) -> web.Response:
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "gatehouse-mock"}
+            for m in self.settings.model_names
+        ]
+        return _json({"object": "list", "data": data})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return _json(self.stats.snapshot())
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.stats = MockStats()
+        return _json({"ok": True})
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return _json({"status": "ok"})
+
+    # --- the common path -------------------------------------------------------
+
+    async def _serve(self, request: web.Request, kind: str) -> web.StreamResponse:
+        stats = self.stats
+        stats.received += 1
+        stats.in_flight += 1
+        try:
+            try:
+                body = orjson.loads(await request.read())
+            except orjson.JSONDecodeError:
+                return _error(400, "invalid_request_error", "body is not valid JSON")
+            if not isinstance(body, dict):
+                return _error(400, "invalid_request_error", "body must be a JSON object")
+            stats.last_body = body
+            stats.last_headers = {
+                k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"
+            }
+            stats.last_headers["authorization-present"] = str("Authorization" in request.headers)
+            response = await self._answer(request, body, kind)
+            stats.completed += 1
+            return response
+        except asyncio.CancelledError:
+            stats.cancelled += 1
+            raise
+        except _Fault as fault:
+            stats.failed += 1
+            if fault.response is not None:
+                return fault.response
+            return await self._fault(request, fault.kind)
+        finally:
+            stats.in_flight -= 1
+
+    def _knobs(self, request: web.Request) -> tuple[float, float, float, int, str | None]:
+        s = self.settings
+        h = request.headers
+        fail = h.get("x-mock-fail")
+        if fail is None and s.error_rate > 0 and self._rng.random() < s.error_rate:
+            fail = s.error_kind
+        return (
+            float(h.get("x-mock-latency-ms", s.latency_ms)),
+            float(h.get("x-mock-ttft-ms", s.ttft_ms)),
+            float(h.get("x-mock-tokens-per-s", s.tokens_per_s)),
+            int(h.get("x-mock-tokens", s.response_tokens)),
+            fail,
+        )
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], kind: str) -> Any:
+        latency_ms, ttft_ms, rate, tokens, fail = self._knobs(request)
+        if fail in ("500", "503", "429", "hang", "reset", "malformed"):
+            raise _Fault(fail)
+        if fail == "cut" and body.get("stream") is not True:
+            raise _Fault("cut-body")
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+        if isinstance(max_tokens, int) and max_tokens > 0:
+            tokens = min(tokens, max_tokens)
+        model = str(body.get("model", "mock-model"))
+        if kind == "embeddings":
+            await _sleep_ms(latency_ms)
+            return _json(_embedding_response(body, model))
+        if body.get("stream") is True:
+            return await self._stream(request, body, kind, model, tokens, ttft_ms, rate, fail)
+        await _sleep_ms(latency_ms)
+        if kind == "chat":
+            return _json(_chat_response(body, model, tokens))
+        return _json(_completion_response(body, model, tokens))
+
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        kind: str,
+        model: str,
+        tokens: int,
+        ttft_ms: float,
+        rate: float,
+        fail: str | None,
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        created = int(time.time())
+        ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + _short_id()
+        obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
+        head = {"id": ident, "object": obj, "created": created, "model": model}
+        gap = 1.0 / rate if rate > 0 else 0.0
+        tool_call = kind == "chat" and _wants_tool_call(body)
+        await _sleep_ms(ttft_ms)
+        if kind == "chat":
+            role = {"role": "assistant", "content": ""}
+            await resp.write(_event({**head, "choices": [_delta(role, None)]}))
+        pieces = [_WORDS[i % len(_WORDS)] for i in range(tokens)]
+        if tool_call:
+            pieces = []
+            delta = {"tool_calls": [_tool_call(body, index=True)]}
+            await resp.write(_event({**head, "choices": [_delta(delta, None)]}))
+        for i, piece in enumerate(pieces):
+            if fail == "cut" and i >= max(1, tokens // 2):
+                # Drop the connection mid-stream without the terminating event.
+                if request.transport is not None:
+                    request.transport.close()
+                raise _Fault("cut", resp)
+            if kind == "chat":
+                choice = _delta({"content": piece}, None)
+            else:
+                choice = {"index": 0, "text": piece, "logprobs": None, "finish_reason": None}
+            await resp.write(_event({**head, "choices": [choice]}))
+            if gap:
+                await asyncio.sleep(gap)
+        finish = "tool_calls" if tool_call else ("length" if _hit_limit(body, tokens) else "stop")
+        if kind == "chat":
+            last = _delta({}, finish)
+        else:
+            last = {"index": 0, "text": "", "logprobs": None, "finish_reason": finish}
+        await resp.write(_event({**head, "choices": [last]}))
+        options = body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):
+            usage = _usage(body, len(pieces) if not tool_call else 8)
+            await resp.write(_event({**head, "choices": [], "usage": usage}))
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    async def _fault(self, request: web.Request, kind: str) -> web.StreamResponse:
+        retry_after = request.headers.get("x-mock-retry-after", f"{self.settings.retry_after_s:g}")
+        if kind == "429":
+            return _error(
+                429, "rate_limit_error", "simulated rate limit", {"retry-after": retry_after}
+            )
+        if kind == "503":
+            return _error(
+                503, "overloaded_error", "simulated overload", {"retry-after": retry_after}
+            )
+        if kind == "500":
+            return _error(500, "server_error", "simulated server error")
+        if kind == "malformed":
+            return web.Response(
+                body=b'{"id": "broken", "choices": [', content_type="application/json"
+            )
+        if kind == "cut-body":
+            resp = web.StreamResponse(headers={"content-type": "application/json"})
+            resp.content_length = 400
+            await resp.prepare(request)
+            await resp.write(b'{"id": "chatcmpl-cut", "object": "chat.completion", ')
+            if request.transport is not None:
+                request.transport.close()
+            return resp
+        if kind == "reset":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()
+        # hang: hold the connection until the client gives up.
+        await asyncio.sleep(3600)
+        return web.Response()
+
+
+# --- response builders ----------------------------------------------------------
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _error(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return _json(body, status, headers)
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def _short_id() -> str:
+    return f"{random.getrandbits(64):016x}"
+
+
+async def _sleep_ms(ms: float) -> None:
+    if ms > 0:
+        await asyncio.sleep(ms / 1000)
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    text = body.get("messages") or body.get("prompt") or body.get("input") or ""
+    return max(1, len(orjson.dumps(text)) // 4)
+
+
+def _usage(body: dict[str, Any], completion: int) -> dict[str, int]:
+    prompt = _prompt_tokens(body)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _hit_limit(body: dict[str, Any], tokens: int) -> bool:
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    return isinstance(limit, int) and tokens >= limit
+
+
+def _text(tokens: int) -> str:
+    return "".join(_WORDS[i % len(_WORDS)] for i in range(tokens))
+
+
+def _wants_tool_call(body: dict[str, Any]) -> bool:
+    tools = body.get("tools")
+    choice = body.get("tool_choice")
+    return bool(tools) and (choice == "required" or isinstance(choice, dict))
+
+
+def _tool_call(body: dict[str, Any], index: bool = False) -> dict[str, Any]:
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        name = choice.get("function", {}).get("name", "tool")
+    else:
+        name = body["tools"][0].get("function", {}).get("name", "tool")
+    call: dict[str, Any] = {
+        "id": "call_" + _short_id(),
+        "type": "function",
+        "function": {"name": name, "arguments": '{"simulated": true}'},
+    }
+    if index:
+        call["index"] = 0
+    return call
+
+
+def _chat_response(body: dict[str, Any], model: str, tokens: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": _text(tokens), "refusal": None}
+    finish = "length" if _hit_limit(body, tokens) else "stop"
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        message["content"] = orjson.dumps({"reply": _text(tokens)}).decode()
+    if _wants_tool_call(body):
+        message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(body)]}
+        finish = "tool_calls"
+    return {
+        "id": "chatcmpl-" + _short_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": _usage(body, tokens),
+    }
+
+
+def _completion_response(body: dict[str, Any], model: str, tokens: int) -> dict[str, Any]:
+    finish = "length" if _hit_limit(body, tokens) else "stop"
+    return {
+        "id": "cmpl-" + _short_id(),
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "text": _text(tokens), "logprobs": None, "finish_reason": finish}],
+        "usage": _usage(body, tokens),
+    }
+
+
+def _embedding_response(body: dict[str, Any], model: str) -> dict[str, Any]:
+    inputs = body.get("input")
+    items = (
+        inputs
+        if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int)
+        else [inputs]
+    )
+    dims = body.get("dimensions")
+    if not isinstance(dims, int) or dims < 1:
+        dims = 8
+    as_base64 = body.get("encoding_format") == "base64"
+    data = []
+    for i, item in enumerate(items):
+        vector = _vector(orjson.dumps(item), dims)
+        embedding: Any = (
+            base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode() if as_base64 else vector
+        )
+        data.append({"object": "embedding", "index": i, "embedding": embedding})
+    prompt = _prompt_tokens(body)
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+    }
+
+
+def _vector(seed: bytes, dims: int) -> list[float]:
+    """A deterministic unit vector for an input, so equal inputs embed equally."""
+    out: list[float] = []
+    counter = 0
+    while len(out) < dims:
+        digest = hashlib.sha256(seed + counter.to_bytes(4, "little")).digest()
+        out.extend((b - 127.5) / 127.5 for b in digest)
+        counter += 1
+    out = out[:dims]
+    norm = sum(v * v for v in out) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in out]
+
+
+async def serve_mock(
+    settings: MockSettings,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the simulated upstream until cancelled."""
+    upstream = SimulatedUpstream(settings)
+    runner = web.AppRunner(upstream.app(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port, shutdown_timeout=1.0)
+    await site.start()
+    if started is not None:
+        started.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def run_mock_process(settings: MockSettings, host: str, port: int, reuse_port: bool) -> None:
+    """Entry point of one mock-upstream process: serve until SIGTERM or SIGINT."""
+    from gatehouse.supervisor import run_async
+
+    async def main() -> None:
+        task = asyncio.ensure_future(serve_mock(settings, host, port, reuse_port=reuse_port))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    run_async(main())

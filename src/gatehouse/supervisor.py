@@ -1,0 +1,68 @@
+"""Run a server in one process, or in N worker processes sharing a port.
+
+Each worker binds the same address with SO_REUSEPORT and runs its own event loop;
+the kernel spreads connections among them. The parent only forwards SIGTERM/SIGINT
+and waits, so a stop drains every worker within its grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+def run_async(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine on uvloop where it is installed, else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def run_workers(
+    target: Callable[..., None], args: tuple[Any, ...], workers: int, grace_s: float
+) -> int:
+    """Start ``workers`` processes running ``target(*args)``; return the worst exit code."""
+    if workers <= 1:
+        target(*args)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=target, args=args, name=f"worker-{i}") for i in range(workers)]
+    for proc in procs:
+        proc.start()
+
+    stopping = False
+
+    def forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.is_alive() and proc.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill() if signum == signal.SIGKILL else proc.terminate()
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while any(p.is_alive() for p in procs):
+            for proc in procs:
+                proc.join(timeout=0.2)
+            if not stopping and any(p.exitcode not in (None, 0) for p in procs):
+                # A worker died on its own: stop the others rather than serve half-capacity
+                # silently. A process manager restarts the whole group.
+                print("gatehouse: a worker exited unexpectedly; stopping", file=sys.stderr)
+                forward(signal.SIGTERM, None)
+        deadline_grace = grace_s + 5
+        for proc in procs:
+            proc.join(timeout=deadline_grace)
+            if proc.is_alive():
+                proc.kill()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return max((abs(p.exitcode or 0) for p in procs), default=0)
