@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 
 from gatehouse.api.admin import AdminRoutes
-from gatehouse.api.errors import edge_middleware
+from gatehouse.api.errors import MAX_BODY_BYTES, edge_middleware
 from gatehouse.api.v1 import OpenAIRoutes
 from gatehouse.errors import Overloaded
 from gatehouse.pipeline import Gateway
@@ -17,7 +17,7 @@ _OK = orjson.dumps({"status": "ok"})
 def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application:
     max_body = gateway.config.server.max_body_bytes
     app = web.Application(client_max_size=max_body, middlewares=[edge_middleware])
-    app["max_body_bytes"] = max_body
+    app[MAX_BODY_BYTES] = max_body
     OpenAIRoutes(gateway).register(app)
     AdminRoutes(gateway, admin_key).register(app)
 

@@ -22,6 +22,8 @@ from gatehouse.logs import request_id_var
 log = logging.getLogger("gatehouse.api")
 
 REQUEST_ID = "x-request-id"
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
+MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
@@ -35,7 +37,7 @@ def error_response(err: GatehouseError, request_id: str) -> web.Response:
 
 def translate_http_exception(exc: web.HTTPException, request: web.Request) -> GatehouseError:
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        limit = request.app["max_body_bytes"]
+        limit = request.app[MAX_BODY_BYTES]
         return RequestTooLarge(
             f"request body is larger than this gateway accepts ({limit} bytes)",
             code="request_too_large",
@@ -60,7 +62,7 @@ def request_id_of(request: web.Request) -> str:
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every response a request id; turn every error into OpenAI's shape."""
     request_id = request_id_of(request)
-    request["request_id"] = request_id
+    request[REQUEST_ID_KEY] = request_id
     request_id_var.set(request_id)
     try:
         response = await handler(request)

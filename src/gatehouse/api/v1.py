@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gatehouse.api.errors import REQUEST_ID
+from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound
 from gatehouse.pipeline import Exchange, Gateway
 from gatehouse.providers import Operation
@@ -68,7 +68,7 @@ class OpenAIRoutes:
     async def _serve(self, request: web.Request, operation: Operation) -> web.StreamResponse:
         body = parse_body(await request.read(), operation)
         exchange = Exchange(
-            request_id=request["request_id"],
+            request_id=request[REQUEST_ID_KEY],
             operation=operation,
             body=body,
             model=body["model"],

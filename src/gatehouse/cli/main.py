@@ -59,7 +59,7 @@ def load_or_exit(path: Path | None) -> Config:
     except ConfigError as exc:
         err.print(f"[bold red]invalid configuration[/] ({len(exc.issues)} problem(s)):")
         for issue in exc.issues:
-            err.print(f"  {issue}", markup=False, highlight=False)
+            err.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -93,7 +93,7 @@ def mock_upstream(
         float, typer.Option(min=0.0, max=1.0, help="Share of failing calls.")
     ] = 0.0,
     error_kind: Annotated[
-        str, typer.Option(help="500 | 503 | 429 | hang | reset | cut | malformed")
+        str, typer.Option(help="400 | 500 | 503 | 429 | hang | reset | cut | malformed")
     ] = "500",
     retry_after_s: Annotated[float, typer.Option(help="Retry-After sent with 429/503.")] = 1.0,
     model: Annotated[

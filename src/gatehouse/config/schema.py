@@ -124,6 +124,11 @@ class Config(_Strict):
         min_length=1, description="Public model names clients ask for."
     )
 
+    @field_validator("server", "store", "logging", mode="before")
+    @classmethod
+    def _empty_section_means_defaults(cls, v: Any) -> Any:
+        return {} if v is None else v
+
     @field_validator("providers", "models")
     @classmethod
     def _names(cls, v: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ by headers, so tests can script them:
 =====================  =====================================================
 header                 effect
 =====================  =====================================================
-x-mock-fail            500 | 503 | 429 | hang | reset | cut | malformed
+x-mock-fail            400 | 500 | 503 | 429 | hang | reset | cut | malformed
 x-mock-retry-after     seconds, sent with 429 and 503
 x-mock-latency-ms      delay before a non-streaming answer
 x-mock-ttft-ms         delay before the first streamed token
@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-FAULTS = ("500", "503", "429", "hang", "reset", "cut", "malformed")
+FAULTS = ("400", "500", "503", "429", "hang", "reset", "cut", "malformed")
 
 _WORDS = (
     "Gatehouse",
@@ -81,6 +81,7 @@ class MockStats:
     in_flight: int = 0
     last_body: dict[str, Any] | None = None
     last_headers: dict[str, str] = field(default_factory=dict)
+    last_authorization: str | None = None
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -91,6 +92,7 @@ class MockStats:
             "in_flight": self.in_flight,
             "last_body": self.last_body,
             "last_headers": self.last_headers,
+            "last_authorization": self.last_authorization,
         }
 
 
@@ -164,7 +166,7 @@ class SimulatedUpstream:
             stats.last_headers = {
                 k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"
             }
-            stats.last_headers["authorization-present"] = str("Authorization" in request.headers)
+            stats.last_authorization = request.headers.get("Authorization")
             response = await self._answer(request, body, kind)
             stats.completed += 1
             return response
@@ -195,7 +197,7 @@ class SimulatedUpstream:
 
     async def _answer(self, request: web.Request, body: dict[str, Any], kind: str) -> Any:
         latency_ms, ttft_ms, rate, tokens, fail = self._knobs(request)
-        if fail in ("500", "503", "429", "hang", "reset", "malformed"):
+        if fail in ("400", "500", "503", "429", "hang", "reset", "malformed"):
             raise _Fault(fail)
         if fail == "cut" and body.get("stream") is not True:
             raise _Fault("cut-body")
@@ -278,6 +280,8 @@ class SimulatedUpstream:
             return _error(
                 503, "overloaded_error", "simulated overload", {"retry-after": retry_after}
             )
+        if kind == "400":
+            return _error(400, "invalid_request_error", "simulated invalid request")
         if kind == "500":
             return _error(500, "server_error", "simulated server error")
         if kind == "malformed":
@@ -460,9 +464,11 @@ async def serve_mock(
 ) -> None:
     """Run the simulated upstream until cancelled."""
     upstream = SimulatedUpstream(settings)
-    runner = web.AppRunner(upstream.app(), access_log=None, handler_cancellation=True)
+    runner = web.AppRunner(
+        upstream.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port, shutdown_timeout=1.0)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
     await site.start()
     if started is not None:
         started.set()

@@ -1,0 +1,227 @@
+"""``gatehouse demo``: the simulated upstream, the gateway, sample traffic, a summary.
+
+Everything runs offline in this process: no API key, no internet. After the summary
+the gateway keeps serving until Ctrl-C, so the printed curl and SDK lines work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gatehouse import logs
+from gatehouse.api.server import Server
+from gatehouse.config import load_config
+from gatehouse.providers.simulated import MockSettings, SimulatedUpstream
+from gatehouse.supervisor import run_async
+
+console = Console()
+
+# Latencies of a small hosted model, so the numbers look like a real upstream's.
+DEMO_UPSTREAM = MockSettings(latency_ms=40, ttft_ms=25, tokens_per_s=400, response_tokens=24)
+PROMPTS = (
+    "Summarise the benefits of an LLM gateway in one sentence.",
+    "Write a haiku about load balancing.",
+    "What is a circuit breaker?",
+    "Translate 'good morning' into French.",
+)
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    tokens: int = 0
+
+
+def run_demo(port: int, requests: int, keep_serving: bool) -> int:
+    logs.configure("warning")
+    return int(run_async(_demo(port, requests, keep_serving)))
+
+
+def _free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, preferred))
+        except OSError:
+            s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+async def _demo(port: int, requests: int, keep_serving: bool) -> int:
+    upstream_port = _free_port(9001)
+    gateway_port = _free_port(port) if port else _free_port(0)
+    if port and gateway_port != port:
+        console.print(f"[yellow]port {port} is taken; using {gateway_port}[/]")
+    os.environ["GATEHOUSE_DEMO_PORT"] = str(gateway_port)
+    os.environ["GATEHOUSE_DEMO_UPSTREAM_PORT"] = str(upstream_port)
+    config_file = resources.files("gatehouse") / "examples" / "demo.yaml"
+    with resources.as_file(config_file) as path:
+        config = load_config(path)
+
+    upstream = SimulatedUpstream(DEMO_UPSTREAM)
+    runner = web.AppRunner(upstream.app(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", upstream_port).start()
+    server = Server(config)
+    await server.start()
+    base = f"http://127.0.0.1:{server.port}/v1"
+    console.print(
+        f"[bold]Gatehouse demo[/]: simulated upstream on :{upstream_port}, gateway on {base}"
+    )
+    try:
+        tallies = await _send_traffic(base, requests)
+        _print_summary(tallies)
+        _print_try_it(base)
+        if keep_serving:
+            console.print("\nServing until Ctrl-C.")
+            await _wait_for_signal()
+    finally:
+        await server.stop()
+        await runner.cleanup()
+    served = [t for kind, t in tallies.items() if not kind.startswith("fault")]
+    return 0 if all(t.latencies and not t.errors for t in served) else 1
+
+
+async def _send_traffic(base: str, total: int) -> dict[str, Tally]:
+    kinds = ("chat", "chat (stream)", "embeddings", "fault injected: 429")
+    tallies = {k: Tally() for k in kinds}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    columns = (
+        TextColumn("sample traffic"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    async with aiohttp.ClientSession() as session:
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("traffic", total=total)
+
+            async def worker() -> None:
+                while not queue.empty():
+                    i = queue.get_nowait()
+                    # Every 25th call asks the simulated upstream to refuse it.
+                    kind = kinds[3] if i % 25 == 24 else kinds[i % 3]
+                    await _one_call(session, base, kind, i, tallies[kind])
+                    progress.advance(task)
+
+            await asyncio.gather(*(worker() for _ in range(8)))
+    return tallies
+
+
+async def _one_call(
+    session: aiohttp.ClientSession, base: str, kind: str, i: int, tally: Tally
+) -> None:
+    prompt = PROMPTS[i % len(PROMPTS)]
+    headers: dict[str, str] = {}
+    body: dict[str, Any] = {"model": "chat", "messages": [{"role": "user", "content": prompt}]}
+    url = base + "/chat/completions"
+    if kind == "embeddings":
+        url, body = base + "/embeddings", {"model": "embed", "input": prompt}
+    elif kind == "chat (stream)":
+        body.update(stream=True, stream_options={"include_usage": True})
+    elif kind.startswith("fault"):
+        headers["x-mock-fail"] = "429"
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json=body, headers=headers) as resp:
+            raw = await resp.read()
+            elapsed = time.perf_counter() - started
+            if resp.status != 200:
+                tally.errors += 1
+                return
+            tally.latencies.append(elapsed)
+            tally.tokens += _tokens(raw)
+    except aiohttp.ClientError:
+        tally.errors += 1
+
+
+def _tokens(raw: bytes) -> int:
+    marker = b'"total_tokens":'
+    at = raw.rfind(marker)
+    if at < 0:
+        return 0
+    digits = raw[at + len(marker) :].lstrip()[:12]
+    number = digits[: len(digits) - len(digits.lstrip(b"0123456789"))]
+    return int(number or 0)
+
+
+def _print_summary(tallies: dict[str, Tally]) -> None:
+    table = Table(title="Sample traffic through the gateway")
+    for column in ("calls", "requests", "errors", "p50 ms", "p99 ms", "tokens"):
+        table.add_column(column, justify="left" if column == "calls" else "right")
+    for kind, t in tallies.items():
+        table.add_row(
+            kind,
+            str(len(t.latencies) + t.errors),
+            str(t.errors),
+            _ms(t.latencies, 50),
+            _ms(t.latencies, 99),
+            str(t.tokens),
+        )
+    console.print(table)
+    console.print(
+        "The 429s were asked for (x-mock-fail header): they show how an upstream error "
+        "reaches a client, in OpenAI's error shape."
+    )
+
+
+def _ms(values: list[float], pct: int) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0] * 1000:.1f}"
+    return f"{statistics.quantiles(values, n=100)[pct - 1] * 1000:.1f}"
+
+
+def _print_try_it(base: str) -> None:
+    console.print("\n[bold]Try it[/] (any API key works until access control is configured):")
+    console.print(
+        f"  curl {base}/chat/completions -H 'content-type: application/json' "
+        '-d \'{"model": "chat", "messages": [{"role": "user", "content": "Hello"}]}\'',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f'  python -c "from openai import OpenAI; '
+        f"c = OpenAI(base_url='{base}', api_key='demo'); "
+        f"print(c.chat.completions.create(model='chat', "
+        f"messages=[{{'role': 'user', 'content': 'Hello'}}]).choices[0].message.content)\"",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  curl -N {base}/chat/completions -H 'x-mock-fail: cut' "
+        '-d \'{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}\'',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

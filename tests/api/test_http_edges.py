@@ -1,0 +1,222 @@
+"""Raw HTTP at the edges: bad input, ids, admin, health, disconnects."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_KEY, config_for, wait_for
+
+CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def assert_openai_error(response: httpx.Response, status: int, kind: str) -> dict:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == kind
+    assert error["message"]
+    assert "Traceback" not in response.text
+    return error
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "fragment"),
+    [
+        (b"{not json", None, "not valid JSON"),
+        (b"", None, "empty"),
+        (b"[1, 2]", None, "JSON object"),
+        (b'{"messages": [{"role": "user", "content": "x"}]}', "model", "model"),
+        (b'{"model": 3, "messages": []}', "model", "model"),
+        (b'{"model": "chat"}', "messages", "messages"),
+        (b'{"model": "chat", "messages": "hi"}', "messages", "messages"),
+        (b'{"model": "chat", "messages": [{}], "stream": "yes"}', "stream", "stream"),
+        (b'{"model": "chat", "messages": [{}], "stream_options": 1}', "stream_options", "stream"),
+    ],
+)
+def test_invalid_bodies_are_400(gateway, http, body, param, fragment):
+    response = http.post(gateway.url + "/chat/completions", content=body)
+    error = assert_openai_error(response, 400, "invalid_request_error")
+    assert error["param"] == param
+    assert fragment in error["message"]
+    assert response.headers["x-should-retry"] == "false"
+
+
+def test_embeddings_and_completions_require_their_inputs(gateway, http):
+    r = http.post(gateway.url + "/embeddings", json={"model": "chat"})
+    assert assert_openai_error(r, 400, "invalid_request_error")["param"] == "input"
+    r = http.post(gateway.url + "/completions", json={"model": "chat"})
+    assert assert_openai_error(r, 400, "invalid_request_error")["param"] == "prompt"
+    r = http.post(gateway.url + "/embeddings", json={"model": "chat", "input": "x", "stream": True})
+    assert assert_openai_error(r, 400, "invalid_request_error")["param"] == "stream"
+
+
+def test_body_too_large_is_413(start_gateway, mock_upstream, http):
+    cfg = config_for(mock_upstream.url)
+    cfg["server"]["max_body_bytes"] = 2048
+    gw = start_gateway(cfg)
+    big = {**CHAT, "messages": [{"role": "user", "content": "x" * 5000}]}
+    response = http.post(gw.url + "/chat/completions", json=big)
+    error = assert_openai_error(response, 413, "request_too_large")
+    assert "2048" in error["message"]
+    assert mock_upstream.stats.received == 0
+
+
+def test_unknown_path_and_method(gateway, http):
+    assert_openai_error(http.get(gateway.base + "/v1/nothing"), 404, "not_found_error")
+    assert_openai_error(http.get(gateway.url + "/chat/completions"), 405, "invalid_request_error")
+
+
+def test_request_id_is_echoed_or_made(gateway, http):
+    mine = http.post(
+        gateway.url + "/chat/completions", json=CHAT, headers={"x-request-id": "abc-1"}
+    )
+    assert mine.headers["x-request-id"] == "abc-1"
+    made = http.post(gateway.url + "/chat/completions", json=CHAT)
+    assert len(made.headers["x-request-id"]) == 32
+    error = http.post(gateway.url + "/chat/completions", content=b"{")
+    assert len(error.headers["x-request-id"]) == 32
+    # An id that could smuggle anything into logs is replaced.
+    odd = http.post(gateway.url + "/chat/completions", json=CHAT, headers={"x-request-id": "a b"})
+    assert odd.headers["x-request-id"] != "a b"
+    stream = http.post(
+        gateway.url + "/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"x-request-id": "s-1"},
+    )
+    assert stream.headers["x-request-id"] == "s-1"
+
+
+def test_health_and_readiness(gateway, http):
+    assert http.get(gateway.base + "/healthz").json() == {"status": "ok"}
+    ready = http.get(gateway.base + "/readyz").json()
+    assert ready == {"status": "ready", "models": 1, "deployments": 1}
+    gateway.server.gateway.ready = False
+    assert_openai_error(http.get(gateway.base + "/readyz"), 503, "overloaded_error")
+    gateway.server.gateway.ready = True
+
+
+def test_admin_needs_the_admin_key(gateway, http):
+    url = gateway.base + "/admin/api/status"
+    assert_openai_error(http.get(url), 401, "authentication_error")
+    assert_openai_error(
+        http.get(url, headers={"Authorization": "Bearer wrong"}), 401, "authentication_error"
+    )
+    status = http.get(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()
+    assert status["models"]["chat"][0]["name"] == "local/mock-model"
+    assert "sk-upstream-secret" not in str(status)
+
+
+def test_admin_without_key_configured_is_403_with_how_to(
+    start_gateway, mock_upstream, http, loop_thread
+):
+    import yaml
+
+    from gatehouse.api.server import Server
+    from gatehouse.config import parse_config
+
+    config = parse_config(yaml.safe_dump(config_for(mock_upstream.url)), "t.yaml", {})
+    server = Server(config, admin_key="")
+    loop_thread.run(server.start())
+    try:
+        r = http.get(
+            f"http://127.0.0.1:{server.port}/admin/api/status",
+            headers={"Authorization": "Bearer anything"},
+        )
+        error = assert_openai_error(r, 403, "permission_error")
+        assert "GATEHOUSE_ADMIN_KEY" in error["message"]
+    finally:
+        loop_thread.run(server.stop())
+
+
+def test_v1_accepts_any_or_no_bearer(gateway, http):
+    assert http.post(gateway.url + "/chat/completions", json=CHAT).status_code == 200
+    r = http.post(
+        gateway.url + "/chat/completions", json=CHAT, headers={"Authorization": "Bearer whatever"}
+    )
+    assert r.status_code == 200
+
+
+def test_client_disconnect_cancels_upstream_call(gateway, mock_upstream, http):
+    with pytest.raises(httpx.ReadTimeout):
+        http.post(
+            gateway.url + "/chat/completions",
+            json=CHAT,
+            headers={"x-mock-latency-ms": "5000"},
+            timeout=0.3,
+        )
+    assert wait_for(lambda: mock_upstream.stats.cancelled == 1, timeout=2)
+    assert mock_upstream.stats.completed == 0
+
+
+def test_client_disconnect_mid_stream_cancels_upstream(gateway, mock_upstream, http):
+    headers = {"x-mock-tokens": "200", "x-mock-tokens-per-s": "50"}
+    with http.stream(
+        "POST", gateway.url + "/chat/completions", json={**CHAT, "stream": True}, headers=headers
+    ) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data: ")
+    # The client closed after one event; the upstream stream (4 s long) stops too.
+    assert wait_for(lambda: mock_upstream.stats.cancelled == 1, timeout=2)
+    assert mock_upstream.stats.completed == 0
+
+
+def test_upstream_auth_failure_does_not_leak_the_key(start_gateway, loop_thread, http):
+    from aiohttp import web
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "error": {
+                    "message": "Incorrect API key provided: sk-upstream-secret",
+                    "type": "invalid_request_error",
+                }
+            },
+            status=401,
+        )
+
+    async def start() -> tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", refuse)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]
+
+    runner, port = loop_thread.run(start())
+    try:
+        gw = start_gateway(config_for(f"http://127.0.0.1:{port}/v1"))
+        r = http.post(gw.url + "/chat/completions", json=CHAT)
+        error = assert_openai_error(r, 502, "upstream_error")
+        assert error["code"] == "upstream_auth_failed"
+        assert "sk-upstream" not in r.text
+    finally:
+        loop_thread.run(runner.cleanup())
+
+
+def test_unreachable_upstream_is_502(start_gateway, http):
+    from tests.conftest import free_port
+
+    gw = start_gateway(config_for(f"http://127.0.0.1:{free_port()}/v1"))
+    r = http.post(gw.url + "/chat/completions", json=CHAT)
+    error = assert_openai_error(r, 502, "upstream_error")
+    assert error["code"] == "upstream_connect_error"
+
+
+def test_upstream_client_error_passes_through(gateway, http):
+    r = http.post(gateway.url + "/chat/completions", json=CHAT, headers={"x-mock-fail": "400"})
+    error = assert_openai_error(r, 400, "invalid_request_error")
+    assert error["message"] == "simulated invalid request"
+    assert r.headers["x-should-retry"] == "false"
+
+
+def test_deployment_defaults_apply_unless_client_sets_them(start_gateway, mock_upstream, http):
+    cfg = config_for(mock_upstream.url)
+    cfg["models"]["chat"]["deployments"][0]["defaults"] = {"temperature": 0.1, "top_p": 0.5}
+    gw = start_gateway(cfg)
+    http.post(gw.url + "/chat/completions", json={**CHAT, "temperature": 0.9})
+    body = mock_upstream.stats.last_body
+    assert body["temperature"] == 0.9
+    assert body["top_p"] == 0.5

@@ -1,0 +1,150 @@
+"""`gatehouse serve` as a real process: flags, workers, graceful shutdown."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import yaml
+
+from tests.conftest import config_for, free_port, gatehouse_cli, wait_http
+
+
+@pytest.fixture
+def upstream_proc():
+    port = free_port()
+    proc = gatehouse_cli("mock-upstream", "--port", str(port))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def write_config(tmp_path: Path, upstream: str, **server) -> Path:
+    cfg = config_for(upstream + "/v1")
+    cfg["server"] = {"host": "127.0.0.1", "port": 1, **server}  # --port overrides
+    path = tmp_path / "gatehouse.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def start_serve(config: Path, port: int, *extra: str, env: dict | None = None):
+    proc = gatehouse_cli(
+        "serve", "--config", str(config), "--port", str(port), *extra, env=env or {}
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz")
+    except TimeoutError:
+        proc.kill()
+        raise AssertionError(proc.communicate()[1]) from None
+    return proc
+
+
+def test_sigterm_lets_an_in_flight_stream_finish(tmp_path, upstream_proc):
+    port = free_port()
+    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=10), port)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    # 20 tokens at 20 tokens/s: the stream lasts about a second.
+    stream = client.chat.completions.create(
+        model="chat",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        extra_headers={"x-mock-tokens": "20", "x-mock-tokens-per-s": "20"},
+    )
+    chunks = iter(stream)
+    first = next(chunks)
+    assert first.choices[0].delta.role == "assistant"
+    proc.send_signal(signal.SIGTERM)
+
+    # New connections are refused while the stream drains.
+    def refused() -> bool:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+        except httpx.ConnectError:
+            return True
+        return False
+
+    from tests.conftest import wait_for
+
+    assert wait_for(refused, timeout=3)
+    rest = list(chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in rest if c.choices)
+    assert len(text.split()) >= 15  # the whole answer arrived
+    assert rest[-1].choices[0].finish_reason == "stop"
+    assert proc.wait(15) == 0
+    assert "draining in-flight requests" in proc.stderr.read()
+
+
+def test_grace_period_bounds_shutdown(tmp_path, upstream_proc):
+    port = free_port()
+    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5), port)
+    outcome: dict[str, object] = {}
+
+    def slow_call() -> None:
+        try:
+            httpx.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+                headers={"x-mock-latency-ms": "20000"},
+                timeout=30,
+            )
+        except httpx.HTTPError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=slow_call)
+    thread.start()
+    import time
+
+    time.sleep(0.3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    assert time.monotonic() - started < 5
+    thread.join(10)
+    assert "error" in outcome  # cut off after the grace period, not served for 20 s
+
+
+def test_two_workers_share_the_port(tmp_path, upstream_proc):
+    port = free_port()
+    proc = start_serve(
+        write_config(tmp_path, upstream_proc),
+        port,
+        "--workers",
+        "2",
+        env={"GATEHOUSE_ADMIN_KEY": "k"},
+    )
+    pids = set()
+    for _ in range(40):
+        with httpx.Client() as c:  # a new connection each time
+            r = c.get(
+                f"http://127.0.0.1:{port}/admin/api/status", headers={"Authorization": "Bearer k"}
+            )
+            pids.add(r.json()["pid"])
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    for _ in range(10):
+        client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+
+
+def test_port_in_use_is_a_clear_error(tmp_path, upstream_proc):
+    port = free_port()
+    first = start_serve(write_config(tmp_path, upstream_proc), port)
+    try:
+        second = gatehouse_cli(
+            "serve", "--config", str(tmp_path / "gatehouse.yaml"), "--port", str(port)
+        )
+        assert second.wait(15) != 0
+        assert "cannot listen on 127.0.0.1:" in second.stderr.read()
+    finally:
+        first.terminate()
+        first.wait(10)
