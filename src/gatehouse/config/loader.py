@@ -83,7 +83,7 @@ def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, None, "", f"invalid YAML: {exc}")]) from None
 
-    if not isinstance(data, dict):
+    if node is None or not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, 1, "", "the top level must be a mapping of keys")])
 
     lines: dict[Path_, int] = {}
