@@ -220,3 +220,29 @@ def test_deployment_defaults_apply_unless_client_sets_them(start_gateway, mock_u
     body = mock_upstream.stats.last_body
     assert body["temperature"] == 0.9
     assert body["top_p"] == 0.5
+
+
+def test_upstream_failures_are_logged_with_request_id_and_no_secret(gateway, http, caplog):
+    caplog.set_level("INFO")
+    for fault in ("500", "reset", "cut"):
+        http.post(
+            gateway.url + "/chat/completions",
+            json=CHAT,
+            headers={
+                "x-mock-fail": fault,
+                "x-request-id": f"rid-{fault}",
+                "Authorization": "Bearer client-secret",
+            },
+        )
+    http.post(
+        gateway.url + "/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"x-mock-fail": "cut"},
+    )
+    text = caplog.text
+    assert "502 upstream_http_error" in text
+    assert "stream failed after it started" in text
+    records = [r for r in caplog.records if r.name == "gatehouse.api"]
+    assert len(records) >= 4
+    assert "sk-upstream-secret" not in text
+    assert "client-secret" not in text

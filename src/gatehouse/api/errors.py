@@ -67,6 +67,16 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
     except GatehouseError as err:
+        if err.http_status >= 429:
+            # Upstream trouble is the operator's business; client mistakes are not logged.
+            log.warning(
+                "%s %s -> %d %s: %s",
+                request.method,
+                request.path,
+                err.http_status,
+                err.code or err.error_type,
+                err.message,
+            )
         return error_response(err, request_id)
     except web.HTTPException as exc:
         if exc.status < 400:
