@@ -13,7 +13,8 @@ layer alone turns it into an HTTP response in OpenAI's error shape::
     ├── RateLimited                   429     rate_limit_error        yes (Retry-After)
     ├── UpstreamError                 502     upstream_error          yes
     │   ├── UpstreamRejected          4xx     (the upstream's)        no
-    │   └── UpstreamTimeout           504     upstream_timeout        yes
+    │   ├── UpstreamTimeout           504     upstream_timeout        yes
+    │   └── AllAttemptsFailed         the last failure's status and type; keeps every attempt
     ├── Overloaded                    503     overloaded_error        yes
     └── InternalError                 500     internal_error          yes
 
@@ -150,6 +151,48 @@ class UpstreamRejected(UpstreamError):
         return self._type
 
 
+class AllAttemptsFailed(UpstreamError):
+    """Every attempt (retries and fallbacks) failed; ``failures`` keeps each one.
+
+    The status and type are those a client can act on: 429 when every attempt was
+    rate limited (with the shortest Retry-After), else the last failure's.
+    """
+
+    def __init__(self, failures: list[tuple[str, GatehouseError]]) -> None:
+        last = failures[-1][1]
+        limited = [e for _, e in failures if isinstance(e, RateLimited)]
+        if len(limited) == len(failures):
+            waits = [e.retry_after for e in limited if e.retry_after is not None]
+            chosen: GatehouseError = limited[-1]
+            retry_after = min(waits) if waits else None
+        else:
+            chosen, retry_after = last, last.retry_after
+        detail = "; ".join(f"{where}: {err.code or err.error_type}" for where, err in failures)
+        n = len(failures)
+        super().__init__(
+            f"all {n} attempt{'s' if n != 1 else ''} failed ({detail}); last: {last.message}",
+            code=chosen.code,
+            retry_after=retry_after,
+        )
+        self.failures = failures
+        self._status = chosen.http_status
+        self._type = chosen.error_type
+        self._retryable = chosen.retryable
+
+    @property
+    def http_status(self) -> int:
+        return self._status
+
+    @property
+    def error_type(self) -> str:
+        return self._type
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        headers["x-should-retry"] = "true" if self._retryable else "false"
+        return headers
+
+
 class Overloaded(GatehouseError):
     status = 503
     type = "overloaded_error"
@@ -173,6 +216,7 @@ CATALOGUE: tuple[type[GatehouseError], ...] = (
     UpstreamError,
     UpstreamTimeout,
     UpstreamRejected,
+    AllAttemptsFailed,
     Overloaded,
     InternalError,
 )

@@ -17,6 +17,17 @@ from pydantic import (
     field_validator,
 )
 
+from gatehouse.config.routing import (
+    ALL_FAILURE_CLASSES,
+    FailureClass,
+    HedgeConfig,
+    PriceConfig,
+    RetryConfig,
+    RoutingConfig,
+    StrategyName,
+    TimeoutsConfig,
+)
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 
 
@@ -80,6 +91,12 @@ class ProviderConfig(_Strict):
     )
     timeout_s: float = Field(600.0, gt=0, description="Total time allowed for one call.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Time allowed to connect.")
+    first_token_timeout_s: float = Field(
+        60.0, gt=0, description="Stream: time allowed until the first content event."
+    )
+    stall_timeout_s: float = Field(
+        30.0, gt=0, description="Stream: longest silence allowed between two events."
+    )
     max_connections: int = Field(
         1000, ge=1, description="Pooled connections kept to this upstream per worker."
     )
@@ -107,24 +124,51 @@ class DeploymentConfig(_Strict):
         default_factory=dict,
         description="Request parameters applied when the client did not set them.",
     )
+    timeouts: TimeoutsConfig = Field(
+        default_factory=TimeoutsConfig,  # type: ignore[arg-type]
+        description="Overrides of the provider's timeouts for this deployment.",
+    )
+    price: PriceConfig | None = Field(
+        None, description="USD per 1M tokens, for the lowest-cost strategy."
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        description="Labels (region, tier) a request can require with x-gatehouse-tags.",
+    )
+    rpm: int | None = Field(None, ge=1, description="Requests per minute it allows (headroom).")
+    tpm: int | None = Field(None, ge=1, description="Tokens per minute it allows (headroom).")
+    max_in_flight: int | None = Field(
+        None, ge=1, description="Calls in flight to it per worker; beyond it, others are used."
+    )
 
 
 class ModelConfig(_Strict):
     deployments: list[DeploymentConfig] = Field(
         min_length=1, description="Where this public model is served."
     )
+    strategy: StrategyName = Field("weighted", description="How a deployment is chosen.")
+    fallbacks: list[str] = Field(
+        default_factory=list, description="Other public models to try, in order."
+    )
+    fallback_on: list[FailureClass] = Field(
+        default_factory=lambda: list(ALL_FAILURE_CLASSES),
+        description="Failure classes that move a call on to the fallbacks.",
+    )
+    retry: RetryConfig | None = Field(None, description="Overrides `routing.retry`.")
+    hedge: HedgeConfig | None = Field(None, description="Off unless set.")
 
 
 class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
     store: StoreConfig = Field(default_factory=StoreConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)  # type: ignore[arg-type]
     providers: dict[str, ProviderConfig] = Field(min_length=1, description="Upstreams by name.")
     models: dict[str, ModelConfig] = Field(
         min_length=1, description="Public model names clients ask for."
     )
 
-    @field_validator("server", "store", "logging", mode="before")
+    @field_validator("server", "store", "logging", "routing", mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, v: Any) -> Any:
         return {} if v is None else v
@@ -151,4 +195,12 @@ def reference_errors(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
                         f"unknown provider {dep.provider!r} (known: {known})",
                     )
                 )
+        for i, fallback in enumerate(model.fallbacks):
+            if fallback == model_name:
+                reason = "a model cannot fall back to itself"
+            elif fallback not in config.models:
+                reason = f"unknown model {fallback!r} (known: {', '.join(sorted(config.models))})"
+            else:
+                continue
+            errors.append((("models", model_name, "fallbacks", i), reason))
     return errors

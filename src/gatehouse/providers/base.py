@@ -25,6 +25,19 @@ PATHS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class CallTimeouts:
+    """The limits of one call, in seconds (resolved per deployment at start-up)."""
+
+    connect_s: float = 5.0
+    first_token_s: float = 60.0
+    stall_s: float = 30.0
+    total_s: float = 600.0
+
+
+DEFAULT_TIMEOUTS = CallTimeouts()
+
+
 @dataclass(slots=True)
 class Reply:
     """A finished non-streaming upstream response."""
@@ -59,9 +72,20 @@ class Provider(abc.ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""
 
+    def default_timeouts(self) -> CallTimeouts:
+        """Timeouts of this provider's deployments unless a deployment overrides them."""
+        return DEFAULT_TIMEOUTS
+
+    async def probe(self, timeout_s: float) -> None:  # noqa: B027 - optional hook
+        """A cheap health check; raises a GatehouseError when the upstream is unwell."""
+
     @abc.abstractmethod
     async def complete(
-        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+        self,
+        operation: Operation,
+        body: dict[str, Any],
+        headers: Headers = None,
+        timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
     ) -> Reply:
         """Send a non-streaming call and return the upstream's JSON.
 
@@ -71,12 +95,18 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def stream(
-        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+        self,
+        operation: Operation,
+        body: dict[str, Any],
+        headers: Headers = None,
+        timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
     ) -> AsyncGenerator[bytes, None]:
         """Send a streaming call; yield blocks of complete SSE events.
 
         The iterator raises a :class:`gatehouse.errors.GatehouseError` when the
         upstream fails before or during the stream, including when the stream ends
-        without its terminating ``data: [DONE]`` event. Closing the iterator early
-        (``aclose()``) aborts the upstream request.
+        without its terminating ``data: [DONE]`` event, or stays silent longer than
+        ``timeouts.stall_s`` between two reads. Closing the iterator early
+        (``aclose()``) aborts the upstream request. The time to the first content
+        event is the caller's to bound (it knows what counts as content).
         """

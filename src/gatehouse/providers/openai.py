@@ -23,7 +23,15 @@ from gatehouse.errors import (
     UpstreamRejected,
     UpstreamTimeout,
 )
-from gatehouse.providers.base import PATHS, Headers, Operation, Provider, Reply
+from gatehouse.providers.base import (
+    DEFAULT_TIMEOUTS,
+    PATHS,
+    CallTimeouts,
+    Headers,
+    Operation,
+    Provider,
+    Reply,
+)
 
 _DONE = b"data: [DONE]"
 _FINISHED = (b'"finish_reason":"', b'"finish_reason": "')
@@ -43,6 +51,23 @@ class OpenAIProvider(Provider):
             total=config.timeout_s, sock_connect=config.connect_timeout_s
         )
         self._session: aiohttp.ClientSession | None = None
+        self._client_timeouts: dict[CallTimeouts, aiohttp.ClientTimeout] = {}
+
+    def default_timeouts(self) -> CallTimeouts:
+        c = self.config
+        return CallTimeouts(
+            connect_s=c.connect_timeout_s,
+            first_token_s=c.first_token_timeout_s,
+            stall_s=c.stall_timeout_s,
+            total_s=c.timeout_s,
+        )
+
+    def _client_timeout(self, timeouts: CallTimeouts) -> aiohttp.ClientTimeout:
+        found = self._client_timeouts.get(timeouts)
+        if found is None:
+            found = aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s)
+            self._client_timeouts[timeouts] = found
+        return found
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -66,12 +91,29 @@ class OpenAIProvider(Provider):
             raise RuntimeError(f"provider {self.name!r} used before start()")
         return self._session
 
+    async def probe(self, timeout_s: float) -> None:
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with self.session.get(self.config.base_url + "/models", timeout=timeout) as resp:
+                raw = await resp.read()
+                if resp.status != 200:
+                    self._raise_for_status(resp.status, resp.headers, raw)
+        except GatehouseError:
+            raise
+        except Exception as exc:  # translated: the client never sees aiohttp's types
+            self._raise_transport(exc)
+
     async def complete(
-        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+        self,
+        operation: Operation,
+        body: dict[str, Any],
+        headers: Headers = None,
+        timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
     ) -> Reply:
         url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
+        timeout = self._client_timeout(timeouts)
         try:
-            async with self.session.post(url, data=data, headers=extra) as resp:
+            async with self.session.post(url, data=data, headers=extra, timeout=timeout) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
                     self._raise_for_status(resp.status, resp.headers, raw)
@@ -91,16 +133,25 @@ class OpenAIProvider(Provider):
         return Reply(raw, parsed)
 
     async def stream(
-        self, operation: Operation, body: dict[str, Any], headers: Headers = None
+        self,
+        operation: Operation,
+        body: dict[str, Any],
+        headers: Headers = None,
+        timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
     ) -> AsyncGenerator[bytes, None]:
         url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
+        timeout = self._client_timeout(timeouts)
+        loop = asyncio.get_running_loop()
+        watch: _StallWatch | None = None
         try:
-            async with self.session.post(url, data=data, headers=extra) as resp:
+            async with self.session.post(url, data=data, headers=extra, timeout=timeout) as resp:
                 if resp.status != 200:
                     self._raise_for_status(resp.status, resp.headers, await resp.read())
+                watch = _StallWatch(loop, timeouts.stall_s, resp)
                 pending = b""
                 complete = False
                 async for data in resp.content.iter_any():
+                    watch.last = loop.time()
                     if b"\r" in data:
                         data = data.replace(b"\r\n", b"\n")
                     pending += data
@@ -111,6 +162,8 @@ class OpenAIProvider(Provider):
                     if not complete and (_DONE in block or any(f in block for f in _FINISHED)):
                         complete = True
                     yield block
+                if watch.fired:
+                    raise self._stalled(timeouts)
                 if pending.strip():
                     raise UpstreamError(
                         f"provider {self.name!r} ended the stream inside an event",
@@ -124,7 +177,18 @@ class OpenAIProvider(Provider):
         except GatehouseError:
             raise
         except Exception as exc:  # translated: the client never sees aiohttp's types
+            if watch is not None and watch.fired:
+                raise self._stalled(timeouts) from exc
             self._raise_transport(exc)
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+    def _stalled(self, timeouts: CallTimeouts) -> UpstreamTimeout:
+        return UpstreamTimeout(
+            f"provider {self.name!r} sent nothing for {timeouts.stall_s:g}s mid-stream",
+            code="upstream_stalled",
+        )
 
     def _raise_transport(self, exc: BaseException) -> NoReturn:
         if isinstance(exc, asyncio.TimeoutError):
@@ -144,7 +208,7 @@ class OpenAIProvider(Provider):
         raise exc
 
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
-        message, error_type = _upstream_error(raw)
+        message, error_type, code = _upstream_error(raw)
         if status == 429:
             raise RateLimited(
                 f"provider {self.name!r} is rate limiting: {message}",
@@ -160,7 +224,10 @@ class OpenAIProvider(Provider):
             )
         if 400 <= status < 500:
             raise UpstreamRejected(
-                message, status=status, error_type=error_type or "invalid_request_error"
+                message,
+                status=status,
+                error_type=error_type or "invalid_request_error",
+                code=_rejection_code(code, message),
             )
         raise UpstreamError(
             f"provider {self.name!r} failed with HTTP {status}: {message}",
@@ -169,21 +236,73 @@ class OpenAIProvider(Provider):
         )
 
 
-def _upstream_error(raw: bytes) -> tuple[str, str | None]:
-    """The message and type of an upstream error body, whatever its shape."""
+def _upstream_error(raw: bytes) -> tuple[str, str | None, str | None]:
+    """The message, type and code of an upstream error body, whatever its shape."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         text = raw[:200].decode("utf-8", "replace").strip()
-        return (text or "no error message"), None
+        return (text or "no error message"), None, None
     err = data.get("error") if isinstance(data, dict) else None
     if isinstance(err, dict):
-        return str(err.get("message") or "no error message")[:1000], err.get("type")
+        code = err.get("code")
+        return (
+            str(err.get("message") or "no error message")[:1000],
+            err.get("type"),
+            code if isinstance(code, str) else None,
+        )
     if isinstance(err, str):
-        return err[:1000], None
+        return err[:1000], None, None
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"][:1000], None
-    return "no error message", None
+        return data["message"][:1000], None, None
+    return "no error message", None, None
+
+
+_CONTEXT_HINTS = ("context length", "context window", "maximum context", "too many tokens")
+_FILTER_CODES = ("content_filter", "content_policy_violation")
+
+
+def _rejection_code(code: str | None, message: str) -> str | None:
+    """Name the two rejections a fallback can cure, whatever the upstream calls them."""
+    if code == "context_length_exceeded":
+        return code
+    if code in _FILTER_CODES:
+        return "content_filter"
+    lowered = message.lower()
+    if any(hint in lowered for hint in _CONTEXT_HINTS):
+        return "context_length_exceeded"
+    return code
+
+
+class _StallWatch:
+    """Closes an upstream response that stays silent for ``limit`` seconds.
+
+    One timer per stream, re-armed lazily: a read only stores the time, so the
+    per-event cost is one clock call.
+    """
+
+    __slots__ = ("fired", "handle", "last", "limit", "loop", "resp")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limit: float, resp: aiohttp.ClientResponse
+    ) -> None:
+        self.loop = loop
+        self.limit = limit
+        self.resp = resp
+        self.fired = False
+        self.last = loop.time()
+        self.handle = loop.call_at(self.last + limit, self._check)
+
+    def _check(self) -> None:
+        due = self.last + self.limit
+        if self.loop.time() >= due:
+            self.fired = True
+            self.resp.close()
+        else:
+            self.handle = self.loop.call_at(due, self._check)
+
+    def cancel(self) -> None:
+        self.handle.cancel()
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -8,7 +8,8 @@ by headers, so tests can script them:
 =====================  =====================================================
 header                 effect
 =====================  =====================================================
-x-mock-fail            400 | 500 | 503 | 429 | hang | reset | cut | malformed
+x-mock-fail            400 | context | 500 | 503 | 429 | hang | reset | cut | malformed
+x-mock-cut-after       with ``cut``: content tokens sent before the cut (0 = role only)
 x-mock-retry-after     seconds, sent with 429 and 503
 x-mock-latency-ms      delay before a non-streaming answer
 x-mock-ttft-ms         delay before the first streamed token
@@ -37,7 +38,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-FAULTS = ("400", "500", "503", "429", "hang", "reset", "cut", "malformed")
+FAULTS = ("400", "context", "500", "503", "429", "hang", "reset", "cut", "malformed")
+_REFUSALS = ("400", "context", "500", "503", "429", "hang", "reset", "malformed")
 
 _WORDS = (
     "Gatehouse",
@@ -70,6 +72,8 @@ class MockSettings:
     retry_after_s: float = 1.0
     model_names: tuple[str, ...] = ("mock-model",)
     seed: int | None = None
+    fail_next: int = 0  # the next N calls fail with error_kind, then calls succeed again
+    cut_after: int | None = None  # with "cut": content tokens before the cut (None = half)
 
 
 @dataclass
@@ -185,6 +189,9 @@ class SimulatedUpstream:
         s = self.settings
         h = request.headers
         fail = h.get("x-mock-fail")
+        if fail is None and s.fail_next > 0:
+            s.fail_next -= 1
+            fail = s.error_kind
         if fail is None and s.error_rate > 0 and self._rng.random() < s.error_rate:
             fail = s.error_kind
         return (
@@ -197,7 +204,7 @@ class SimulatedUpstream:
 
     async def _answer(self, request: web.Request, body: dict[str, Any], kind: str) -> Any:
         latency_ms, ttft_ms, rate, tokens, fail = self._knobs(request)
-        if fail in ("400", "500", "503", "429", "hang", "reset", "malformed"):
+        if fail in _REFUSALS:
             raise _Fault(fail)
         if fail == "cut" and body.get("stream") is not True:
             raise _Fault("cut-body")
@@ -209,7 +216,12 @@ class SimulatedUpstream:
             await _sleep_ms(latency_ms)
             return _json(_embedding_response(body, model))
         if body.get("stream") is True:
-            return await self._stream(request, body, kind, model, tokens, ttft_ms, rate, fail)
+            if fail == "cut":
+                cut = request.headers.get("x-mock-cut-after", self.settings.cut_after)
+                cut_at = max(1, tokens // 2) if cut is None else int(cut)
+            else:
+                cut_at = None
+            return await self._stream(request, body, kind, model, tokens, ttft_ms, rate, cut_at)
         await _sleep_ms(latency_ms)
         if kind == "chat":
             return _json(_chat_response(body, model, tokens))
@@ -224,7 +236,7 @@ class SimulatedUpstream:
         tokens: int,
         ttft_ms: float,
         rate: float,
-        fail: str | None,
+        cut_at: int | None,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
@@ -243,12 +255,15 @@ class SimulatedUpstream:
             pieces = []
             delta = {"tool_calls": [_tool_call(body, index=True)]}
             await resp.write(_event({**head, "choices": [_delta(delta, None)]}))
-        for i, piece in enumerate(pieces):
-            if fail == "cut" and i >= max(1, tokens // 2):
+        for i in range(len(pieces) + 1):
+            if cut_at is not None and i >= cut_at:
                 # Drop the connection mid-stream without the terminating event.
                 if request.transport is not None:
                     request.transport.close()
                 raise _Fault("cut", resp)
+            if i == len(pieces):
+                break
+            piece = pieces[i]
             if kind == "chat":
                 choice = _delta({"content": piece}, None)
             else:
@@ -282,6 +297,13 @@ class SimulatedUpstream:
             )
         if kind == "400":
             return _error(400, "invalid_request_error", "simulated invalid request")
+        if kind == "context":
+            return _error(
+                400,
+                "invalid_request_error",
+                "This model's maximum context length is 8192 tokens (simulated)",
+                code="context_length_exceeded",
+            )
         if kind == "500":
             return _error(500, "server_error", "simulated server error")
         if kind == "malformed":
@@ -315,9 +337,13 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(
-    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    kind: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> web.Response:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return _json(body, status, headers)
 
 
