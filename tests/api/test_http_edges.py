@@ -222,7 +222,10 @@ def test_deployment_defaults_apply_unless_client_sets_them(start_gateway, mock_u
     assert body["top_p"] == 0.5
 
 
-def test_upstream_failures_are_logged_with_request_id_and_no_secret(gateway, http, caplog):
+def test_upstream_failures_are_logged_with_request_id_and_no_secret(
+    start_gateway, mock_upstream, http, caplog
+):
+    gateway = start_gateway(config_for(mock_upstream.url, routing={"breaker": {"enabled": False}}))
     caplog.set_level("INFO")
     for fault in ("500", "reset", "cut"):
         http.post(

@@ -148,3 +148,39 @@ def test_port_in_use_is_a_clear_error(tmp_path, upstream_proc):
     finally:
         first.terminate()
         first.wait(10)
+
+
+def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc):
+    port = free_port()
+    cfg = config_for(upstream_proc + "/v1")
+    cfg["server"] = {"host": "127.0.0.1", "port": port}
+    cfg["providers"]["dead"] = {"kind": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1"}
+    cfg["models"]["chat"]["deployments"].append({"provider": "dead", "model": "m", "weight": 3})
+    path = tmp_path / "gatehouse.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = start_serve(path, port, "--workers", "2", env={"GATEHOUSE_ADMIN_KEY": "k"})
+    try:
+        statuses = []
+        for _ in range(60):
+            with httpx.Client() as c:  # new connections reach both workers
+                r = c.post(
+                    f"http://127.0.0.1:{port}/v1/chat/completions",
+                    json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+                )
+                statuses.append(r.status_code)
+        assert statuses == [200] * 60
+        # Each worker keeps its own breaker, and each opened it on its own.
+        states = {}
+        for _ in range(40):
+            with httpx.Client() as c:
+                r = c.get(
+                    f"http://127.0.0.1:{port}/admin/api/deployments",
+                    headers={"Authorization": "Bearer k"},
+                ).json()
+                states[r["pid"]] = r["models"]["chat"][1]["breaker"]["state"]
+            if len(states) == 2:
+                break
+        assert set(states.values()) == {"open"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0

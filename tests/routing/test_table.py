@@ -25,22 +25,24 @@ models:
 """
 
 
-def routes():
+def routes(rng=None):
     cfg = parse_config(CONFIG, "t.yaml", {})
     providers = {name: build_provider(name, p) for name, p in cfg.providers.items()}
-    return build_routes(cfg, providers)
+    return build_routes(cfg, providers, rng=rng)
 
 
 def test_deployment_names_are_unique_and_readable():
     table = routes()
     assert [d.name for d in table["chat"].deployments] == ["a/small", "b/small", "a/small#2"]
     assert table["solo"].deployments[0].defaults == {"temperature": 0}
+    # Timeouts are the provider's unless the deployment overrides them.
+    assert table["solo"].deployments[0].timeouts.total_s == 600
+    assert table["chat"].strategy.name == "weighted"
+    assert table["chat"].retry.attempts == 3
 
 
 def test_weighted_choice_follows_weights():
-    route = routes()["chat"]
-    rng = random.Random(1)
-    route._random = rng.random
+    route = routes(random.Random(1))["chat"]
     counts = Counter(route.choose().name for _ in range(20_000))
     share = counts["a/small"] / 20_000
     assert 0.72 < share < 0.78  # 3 : 1

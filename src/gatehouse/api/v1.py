@@ -23,6 +23,7 @@ from gatehouse.providers import Operation
 log = logging.getLogger("gatehouse.api")
 
 ROUTE = "x-gatehouse-route"
+SERVED_BY = "x-gatehouse-model"
 _JSON = "application/json"
 
 
@@ -76,7 +77,11 @@ class OpenAIRoutes:
             headers=request.headers,
         )
         await self.gateway.handle(exchange)
-        headers = {REQUEST_ID: exchange.request_id, ROUTE: _route_header(exchange)}
+        headers = {
+            REQUEST_ID: exchange.request_id,
+            ROUTE: _route_header(exchange),
+            SERVED_BY: exchange.served_model or exchange.model,
+        }
         if exchange.events is None:
             headers["content-type"] = _JSON
             return web.Response(body=exchange.response_body, headers=headers)
@@ -94,10 +99,17 @@ async def _relay_stream(
     response = web.StreamResponse(headers=headers)
     events = exchange.events
     try:
+        # The first block is already buffered; taking it first starts the iterator, so
+        # closing it below always runs its clean-up (a never-started generator's
+        # aclose() would skip it).
+        first = await anext(events)
         await response.prepare(request)
+        await response.write(first)
         async for block in events:
             await response.write(block)
     except GatehouseError as err:
+        if not response.prepared:
+            raise
         # Sent as its own event, and no [DONE]: the client can tell a failed stream
         # from a finished one.
         log.warning("stream failed after it started: %s", err.message)
@@ -115,10 +127,7 @@ async def _relay_stream(
 
 
 def _route_header(exchange: Exchange) -> str:
-    return ", ".join(
-        f"{exchange.model}={a.deployment}" + ("" if a.outcome == "ok" else f" ({a.outcome})")
-        for a in exchange.attempts
-    )
+    return ", ".join(a.describe() for a in exchange.attempts)
 
 
 _REQUIRED: dict[str, tuple[str, str]] = {

@@ -12,21 +12,11 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gatehouse.routing.attempt import Attempt
+
 if TYPE_CHECKING:
     from gatehouse.providers.base import Operation
     from gatehouse.routing.table import Deployment, ModelRoute
-
-
-@dataclass(slots=True)
-class Attempt:
-    """One call to one deployment, successful or not."""
-
-    deployment: str
-    started: float
-    ended: float | None = None
-    outcome: str = "pending"  # ok | error | cancelled
-    error_type: str | None = None
-    status: int | None = None
 
 
 @dataclass(slots=True)
@@ -37,9 +27,11 @@ class Exchange:
     model: str
     stream: bool = False
     headers: Mapping[str, str] | None = None  # the client's request headers
+    tags: frozenset[str] = frozenset()  # deployment tags the client requires
     received: float = field(default_factory=time.perf_counter)
     route: ModelRoute | None = None
-    deployment: Deployment | None = None
+    deployment: Deployment | None = None  # the one that served the call
+    served_model: str | None = None  # the public model that served it (a fallback's name)
     attempts: list[Attempt] = field(default_factory=list)
     # A non-streaming result: the upstream's bytes, relayed untouched, and their parsed form.
     response_body: bytes | None = None

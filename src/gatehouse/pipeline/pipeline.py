@@ -13,9 +13,11 @@ from typing import Protocol
 
 from gatehouse.config import Config
 from gatehouse.pipeline.exchange import Exchange
-from gatehouse.pipeline.stages import CallUpstream, ChooseDeployment, ResolveModel
+from gatehouse.pipeline.stages import Admit, ResolveModel, Route
 from gatehouse.providers import Provider, build_provider
-from gatehouse.routing import ModelRoute, build_routes
+from gatehouse.routing import ModelRoute, Router, build_routes
+from gatehouse.routing.health import HealthChecks
+from gatehouse.routing.shedding import AdmissionControl
 
 Next = Callable[[Exchange], Awaitable[None]]
 
@@ -44,6 +46,14 @@ class Gateway:
             name: build_provider(name, p) for name, p in config.providers.items()
         }
         self.routes: dict[str, ModelRoute] = build_routes(config, self.providers)
+        self.router = Router(self.routes)
+        routing = config.routing
+        self.admission: AdmissionControl | None = None
+        if routing.max_in_flight is not None:
+            self.admission = AdmissionControl(
+                routing.max_in_flight, routing.queue_size, routing.queue_timeout_s
+            )
+        self.health = HealthChecks(self.routes, routing.health_check)
         self.stages: list[Stage] = self.build_stages()
         handler: Next = _end
         for stage in reversed(self.stages):
@@ -54,20 +64,22 @@ class Gateway:
 
     def build_stages(self) -> list[Stage]:
         """The order every call goes through. Later stages see what earlier ones set."""
-        return [
-            ResolveModel(self.routes),
-            ChooseDeployment(),
-            CallUpstream(),
-        ]
+        stages: list[Stage] = [ResolveModel(self.routes)]
+        if self.admission is not None:
+            stages.append(Admit(self.admission))
+        stages.append(Route(self.router))
+        return stages
 
     async def start(self) -> None:
         for provider in self.providers.values():
             await provider.start()
         self.started_at = time.time()
+        self.health.start()
         self.ready = True
 
     async def close(self) -> None:
         self.ready = False
+        await self.health.stop()
         for provider in self.providers.values():
             await provider.close()
 

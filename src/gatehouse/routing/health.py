@@ -1,0 +1,57 @@
+"""Optional active health checks: a cheap periodic probe per deployment.
+
+A failed probe counts against the deployment's breaker like a failed call; while a
+breaker is half-open a probe can be the call that closes it, so a recovered upstream
+gets traffic back without a client paying for the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from gatehouse.config.routing import HealthCheckConfig
+from gatehouse.errors import GatehouseError
+from gatehouse.routing.table import Deployment, ModelRoute
+
+log = logging.getLogger("gatehouse.routing")
+
+
+class HealthChecks:
+    def __init__(self, routes: dict[str, ModelRoute], config: HealthCheckConfig) -> None:
+        self.config = config
+        self.deployments = [d for r in routes.values() for d in r.deployments]
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.config.interval_s > 0 and self.deployments and self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.interval_s)
+            await asyncio.gather(*(self.check(d) for d in self.deployments))
+
+    async def check(self, dep: Deployment) -> bool:
+        """Probe one deployment and tell its breaker; True when it answered well."""
+        breaker = dep.breaker
+        if breaker is not None and not breaker.allow():
+            return False  # open and cooling down: leave it alone
+        try:
+            await dep.provider.probe(self.config.timeout_s)
+        except GatehouseError as err:
+            log.info("health check of %s failed: %s", dep.name, err.message)
+            if breaker is not None:
+                breaker.record_failure(f"health check: {err.code or err.error_type}")
+            return False
+        if breaker is not None:
+            breaker.record_success()
+        return True
