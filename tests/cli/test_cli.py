@@ -115,4 +115,5 @@ def test_demo_runs_offline_and_prints_a_summary():
     assert "Sample traffic through the gateway" in out
     assert "chat (stream)" in out
     assert "fault injected: 429" in out
+    assert "The flaky upstream failed" in out
     assert "from openai import OpenAI" in out

@@ -33,6 +33,16 @@ console = Console()
 
 # Latencies of a small hosted model, so the numbers look like a real upstream's.
 DEMO_UPSTREAM = MockSettings(latency_ms=40, ttft_ms=25, tokens_per_s=400, response_tokens=24)
+# A second upstream that fails a fifth of its calls, for the router to route around.
+FLAKY_UPSTREAM = MockSettings(
+    latency_ms=30,
+    ttft_ms=20,
+    tokens_per_s=400,
+    response_tokens=24,
+    error_rate=0.2,
+    error_kind="503",
+    retry_after_s=0,
+)
 PROMPTS = (
     "Summarise the benefits of an LLM gateway in one sentence.",
     "Write a haiku about load balancing.",
@@ -49,7 +59,7 @@ class Tally:
 
 
 def run_demo(port: int, requests: int, keep_serving: bool) -> int:
-    logs.configure("warning")
+    logs.configure("error")  # the summary says what the warnings would
     return int(run_async(_demo(port, requests, keep_serving)))
 
 
@@ -65,35 +75,42 @@ def _free_port(preferred: int, host: str = "127.0.0.1") -> int:
 
 async def _demo(port: int, requests: int, keep_serving: bool) -> int:
     upstream_port = _free_port(9001)
+    flaky_port = _free_port(9002)
     gateway_port = _free_port(port) if port else _free_port(0)
     if port and gateway_port != port:
         console.print(f"[yellow]port {port} is taken; using {gateway_port}[/]")
     os.environ["GATEHOUSE_DEMO_PORT"] = str(gateway_port)
     os.environ["GATEHOUSE_DEMO_UPSTREAM_PORT"] = str(upstream_port)
+    os.environ["GATEHOUSE_DEMO_FLAKY_PORT"] = str(flaky_port)
     config_file = resources.files("gatehouse") / "examples" / "demo.yaml"
     with resources.as_file(config_file) as path:
         config = load_config(path)
 
-    upstream = SimulatedUpstream(DEMO_UPSTREAM)
-    runner = web.AppRunner(upstream.app(), access_log=None, handler_cancellation=True)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", upstream_port).start()
+    upstream, flaky = SimulatedUpstream(DEMO_UPSTREAM), SimulatedUpstream(FLAKY_UPSTREAM)
+    runners = []
+    for mock, mock_port in ((upstream, upstream_port), (flaky, flaky_port)):
+        runner = web.AppRunner(mock.app(), access_log=None, handler_cancellation=True)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", mock_port).start()
+        runners.append(runner)
     server = Server(config)
     await server.start()
     base = f"http://127.0.0.1:{server.port}/v1"
     console.print(
-        f"[bold]Gatehouse demo[/]: simulated upstream on :{upstream_port}, gateway on {base}"
+        f"[bold]Gatehouse demo[/]: simulated upstreams on :{upstream_port} and "
+        f":{flaky_port} (flaky), gateway on {base}"
     )
     try:
         tallies = await _send_traffic(base, requests)
-        _print_summary(tallies)
+        _print_summary(tallies, flaky.stats.failed)
         _print_try_it(base)
         if keep_serving:
             console.print("\nServing until Ctrl-C.")
             await _wait_for_signal()
     finally:
         await server.stop()
-        await runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
     served = [t for kind, t in tallies.items() if not kind.startswith("fault")]
     return 0 if all(t.latencies and not t.errors for t in served) else 1
 
@@ -163,7 +180,7 @@ def _tokens(raw: bytes) -> int:
     return int(number or 0)
 
 
-def _print_summary(tallies: dict[str, Tally]) -> None:
+def _print_summary(tallies: dict[str, Tally], upstream_failures: int) -> None:
     table = Table(title="Sample traffic through the gateway")
     for column in ("calls", "requests", "errors", "p50 ms", "p99 ms", "tokens"):
         table.add_column(column, justify="left" if column == "calls" else "right")
@@ -178,8 +195,10 @@ def _print_summary(tallies: dict[str, Tally]) -> None:
         )
     console.print(table)
     console.print(
-        "The 429s were asked for (x-mock-fail header): they show how an upstream error "
-        "reaches a client, in OpenAI's error shape."
+        f"The flaky upstream failed {upstream_failures} call(s); the router retried each one "
+        "on another deployment, so no client saw them. "
+        "The 429s were asked for on every attempt (x-mock-fail header): they show how an "
+        "error that no retry can cure reaches a client, in OpenAI's error shape."
     )
 
 

@@ -22,6 +22,12 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check and describe configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+route_app = typer.Typer(help="Inspect routing decisions.", no_args_is_help=True)
+app.add_typer(route_app, name="route")
+
+UrlOption = Annotated[
+    str, typer.Option("--url", help="The gateway's base URL.", envvar="GATEHOUSE_URL")
+]
 
 err = Console(stderr=True)
 out = Console()
@@ -93,13 +99,16 @@ def mock_upstream(
         float, typer.Option(min=0.0, max=1.0, help="Share of failing calls.")
     ] = 0.0,
     error_kind: Annotated[
-        str, typer.Option(help="400 | 500 | 503 | 429 | hang | reset | cut | malformed")
+        str, typer.Option(help="400 | context | 500 | 503 | 429 | hang | reset | cut | malformed")
     ] = "500",
     retry_after_s: Annotated[float, typer.Option(help="Retry-After sent with 429/503.")] = 1.0,
     model: Annotated[
         list[str] | None, typer.Option(help="Model names listed by /v1/models.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the error draw.")] = None,
+    fail_first: Annotated[
+        int, typer.Option(help="The first N calls fail with --error-kind, then all succeed.")
+    ] = 0,
 ) -> None:
     """Run the simulated OpenAI-compatible upstream (for demos, tests and load tests)."""
     from gatehouse.providers.simulated import FAULTS, MockSettings, run_mock_process
@@ -118,6 +127,7 @@ def mock_upstream(
         retry_after_s=retry_after_s,
         model_names=tuple(model) if model else ("mock-model",),
         seed=seed,
+        fail_next=fail_first,
     )
     err.print(f"simulated upstream on http://{host}:{port}/v1 ({workers} worker(s))")
     raise typer.Exit(
@@ -159,6 +169,95 @@ def config_schema() -> None:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Gatehouse configuration"
     sys.stdout.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command()
+def status(url: UrlOption = "http://127.0.0.1:8080") -> None:
+    """Deployments of a running gateway: health, breaker, in flight, latency, errors."""
+    from rich.table import Table
+
+    from gatehouse.cli.admin_client import admin_get
+
+    data = admin_get(url, "/admin/api/deployments")
+    table = Table(title=f"Deployments (worker pid {data['pid']})")
+    for column in (
+        "model",
+        "deployment",
+        "breaker",
+        "in flight",
+        "latency ms",
+        "ttft ms",
+        "errors",
+        "req/min",
+    ):
+        table.add_column(column, justify="left" if column in ("model", "deployment") else "right")
+    for model, deployments in data["models"].items():
+        for dep in deployments:
+            stats, breaker = dep["stats"], dep["breaker"]
+            state = breaker["state"]
+            colour = {"closed": "green", "open": "red", "half_open": "yellow"}.get(state, "dim")
+            table.add_row(
+                model,
+                dep["name"],
+                f"[{colour}]{state}[/]",
+                str(stats["in_flight"]),
+                _num(stats.get("ewma_latency_ms")),
+                _num(stats.get("ewma_ttft_ms")),
+                f"{stats['error_rate'] * 100:.0f}%",
+                str(stats["requests_last_minute"]),
+            )
+    out.print(table)
+    out.print(f"[dim]{data['scope']}[/]")
+
+
+@route_app.command("explain")
+def route_explain(
+    model: Annotated[str, typer.Option("--model", "-m", help="Public model name.")],
+    tags: Annotated[str, typer.Option(help="Required tags, comma-separated.")] = "",
+    url: UrlOption = "http://127.0.0.1:8080",
+) -> None:
+    """What the router would do now for MODEL: candidates in order, and why."""
+    from rich.table import Table
+
+    from gatehouse.cli.admin_client import admin_get
+
+    data = admin_get(url, "/admin/api/route/explain", {"model": model, "tags": tags})
+    retry = data["retry"]
+    out.print(
+        f"[bold]{data['model']}[/]: strategy {data['strategy']}, "
+        f"{retry['attempts']} attempt(s) within {retry['budget_s']:g}s, "
+        f"fallbacks: {', '.join(data['fallbacks']) or 'none'}"
+        + (f", hedge after {data['hedge_after_ms']:g} ms" if data["hedge_after_ms"] else "")
+    )
+    table = Table()
+    for column in (
+        "#",
+        "deployment",
+        "eligible",
+        "why",
+        "breaker",
+        "in flight",
+        "latency ms",
+        "errors",
+    ):
+        table.add_column(column)
+    for c in data["candidates"]:
+        table.add_row(
+            str(c["rank"]),
+            c["name"],
+            "yes" if c["eligible"] else "[red]no[/]",
+            c["why"],
+            c["breaker"]["state"],
+            str(c["stats"]["in_flight"]),
+            _num(c["stats"].get("ewma_latency_ms")),
+            f"{c['stats']['error_rate'] * 100:.0f}%",
+        )
+    out.print(table)
+    out.print(f"[dim]{data['note']}[/]")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:

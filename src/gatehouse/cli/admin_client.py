@@ -1,0 +1,41 @@
+"""Talking to a running gateway's admin API from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import typer
+from rich.console import Console
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+err = Console(stderr=True)
+
+
+def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
+    """GET an admin endpoint with the admin key from the environment; exit 1 on failure."""
+    key = os.environ.get("GATEHOUSE_ADMIN_KEY", "")
+    if not key:
+        err.print("set GATEHOUSE_ADMIN_KEY to the gateway's admin key")
+        raise typer.Exit(1)
+    full = url.rstrip("/") + path
+    if query:
+        full += "?" + urllib.parse.urlencode(query)
+    request = urllib.request.Request(full, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = exc.reason
+        err.print(f"{full}: HTTP {exc.code}: {message}", markup=False)
+        raise typer.Exit(1) from None
+    except (urllib.error.URLError, OSError) as exc:
+        err.print(f"cannot reach {full}: {exc}", markup=False)
+        raise typer.Exit(1) from None
