@@ -67,3 +67,17 @@ def test_embeddings_are_deterministic(mock_upstream, http):
     c = http.post(url, json={"model": "e", "input": "other"}).json()["data"][0]["embedding"]
     assert a == b != c
     assert sum(v * v for v in a) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_dropped_stream_counts_as_cancelled(mock_upstream, http):
+    from tests.conftest import wait_for
+
+    with http.stream(
+        "POST",
+        mock_upstream.url + "/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"x-mock-tokens": "500", "x-mock-tokens-per-s": "100"},
+    ) as r:
+        next(r.iter_lines())
+    assert wait_for(lambda: mock_upstream.stats.cancelled == 1)
+    assert mock_upstream.stats.completed == 0

@@ -177,6 +177,10 @@ class SimulatedUpstream:
         except asyncio.CancelledError:
             stats.cancelled += 1
             raise
+        except ConnectionError:
+            # The client went away mid-stream: an abandoned call, like a cancelled one.
+            stats.cancelled += 1
+            return web.Response(status=499)
         except _Fault as fault:
             stats.failed += 1
             if fault.response is not None:
