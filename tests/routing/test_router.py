@@ -324,3 +324,48 @@ def test_admin_explain_and_deployments(start_gateway, upstreams, http):
     assert a_view["stats"]["requests_last_minute"] == 1
     missing = http.get(gw.base + "/admin/api/route/explain", params={"model": "x"}, headers=auth)
     assert missing.status_code == 404
+
+
+def test_hedged_calls_leave_nothing_in_flight(start_gateway, upstreams, http):
+    # Both racers finish within a few ms of each other: the loser must be undone.
+    a, b = upstreams(latency_ms=105), upstreams()
+    gw = start_gateway(two_deployments(a, b, hedge={"after_ms": 100}))
+    for _ in range(10):
+        assert post(http, gw).status_code == 200
+    routes = gw.server.gateway.routes["chat"]
+    assert wait_for(lambda: all(d.stats.in_flight == 0 for d in routes.deployments))
+    assert all(d.breaker.state == "closed" for d in routes.deployments)
+
+
+def test_one_failed_attempt_returns_its_own_error(start_gateway, upstreams, http):
+    small = upstreams(error_rate=1.0, error_kind="context")
+    gw = start_gateway(
+        {
+            "server": {"port": 0},
+            "providers": {"a": provider(small)},
+            "models": {"chat": {"deployments": [{"provider": "a", "model": "m"}]}},
+        }
+    )
+    r = post(http, gw)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "context_length_exceeded"
+    assert "maximum context length" in r.json()["error"]["message"]
+
+
+def test_health_checks_close_half_open_breakers_only(start_gateway, upstreams, loop_thread):
+    up = upstreams()
+    gw = start_gateway(two_deployments(up, upstreams()))
+    gateway = gw.server.gateway
+    dep = gateway.routes["chat"].deployments[0]
+    dep.breaker.record_failure("test")
+    dep.breaker.record_failure("test")
+    assert loop_thread.run(gateway.health.check(dep)) is True
+    # A good probe does not forgive failed calls while the breaker is closed.
+    assert dep.breaker.snapshot()["consecutive_failures"] == 2
+    dep.breaker.trip(0, "test")
+    assert dep.breaker.state == "half_open"
+    assert loop_thread.run(gateway.health.check(dep)) is True
+    assert dep.breaker.state == "closed"
+    up.close()
+    assert loop_thread.run(gateway.health.check(dep)) is False
+    assert dep.breaker.snapshot()["consecutive_failures"] == 1

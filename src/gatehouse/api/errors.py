@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -55,7 +55,7 @@ def request_id_of(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID)
     if given is not None and _VALID_ID.match(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4, without building a UUID object
 
 
 @web.middleware

@@ -62,8 +62,10 @@ class Admit:
             async for block in events:
                 yield block
         finally:
-            await events.aclose()
-            self.control.release()
+            try:
+                await events.aclose()
+            finally:
+                self.control.release()
 
 
 class Route:

@@ -162,6 +162,8 @@ class OpenAIProvider(Provider):
                     if not complete and (_DONE in block or any(f in block for f in _FINISHED)):
                         complete = True
                     yield block
+                    # Time spent waiting for a slow client is not upstream silence.
+                    watch.last = loop.time()
                 if watch.fired:
                     raise self._stalled(timeouts)
                 if pending.strip():

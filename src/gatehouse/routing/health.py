@@ -13,6 +13,7 @@ import logging
 
 from gatehouse.config.routing import HealthCheckConfig
 from gatehouse.errors import GatehouseError
+from gatehouse.routing.breaker import BreakerState
 from gatehouse.routing.table import Deployment, ModelRoute
 
 log = logging.getLogger("gatehouse.routing")
@@ -38,20 +39,37 @@ class HealthChecks:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.config.interval_s)
-            await asyncio.gather(*(self.check(d) for d in self.deployments))
+            results = await asyncio.gather(
+                *(self.check(d) for d in self.deployments), return_exceptions=True
+            )
+            for dep, result in zip(self.deployments, results, strict=True):
+                if isinstance(result, Exception):
+                    log.error("health check of %s crashed: %r", dep.name, result)
 
     async def check(self, dep: Deployment) -> bool:
-        """Probe one deployment and tell its breaker; True when it answered well."""
+        """Probe one deployment and tell its breaker; True when it answered well.
+
+        A good probe only closes a half-open breaker: a deployment whose model list
+        answers while its completions fail must not have those failures forgiven.
+        """
         breaker = dep.breaker
+        probing = breaker is not None and breaker.state == BreakerState.HALF_OPEN
         if breaker is not None and not breaker.allow():
-            return False  # open and cooling down: leave it alone
+            return False  # open and cooling down, or its probe slot is taken
+        verdict = False
         try:
             await dep.provider.probe(self.config.timeout_s)
+            verdict = True
         except GatehouseError as err:
             log.info("health check of %s failed: %s", dep.name, err.message)
             if breaker is not None:
                 breaker.record_failure(f"health check: {err.code or err.error_type}")
+                breaker = None  # verdict given
             return False
-        if breaker is not None:
-            breaker.record_success()
+        finally:
+            if breaker is not None:
+                if verdict and probing:
+                    breaker.record_success()
+                else:
+                    breaker.release()
         return True

@@ -19,10 +19,9 @@ failure reaches the client as an error event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Container
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +45,8 @@ from gatehouse.routing.table import Deployment, ModelRoute
 if TYPE_CHECKING:
     from gatehouse.pipeline.exchange import Exchange
 
-_USAGE = b'"usage":'
+# A usage object, not the "usage": null some upstreams put on every chunk.
+_USAGE = (b'"usage":{', b'"usage": {')
 #: Failure classes that count against a deployment's breaker.
 _BREAKER_CLASSES = RETRY_SAME_MODEL
 
@@ -64,10 +64,32 @@ class _Opened:
     ttft_s: float | None = None
 
     async def discard(self) -> None:
-        if self.events is not None:
-            await self.events.aclose()
-        self.deployment.stats.cancel()
         self.attempt.outcome = "cancelled"
+        try:
+            if self.events is not None:
+                await self.events.aclose()
+        finally:
+            self.deployment.stats.cancel()
+
+
+class _Failed(Exception):
+    """Attempts that failed, with the deployment each one went to."""
+
+    def __init__(self, errors: list[tuple[Deployment, GatehouseError]]) -> None:
+        self.errors = errors
+
+
+class _Plus:
+    """``tried`` plus one more deployment, without copying."""
+
+    __slots__ = ("extra", "tried")
+
+    def __init__(self, tried: Container[Deployment], extra: Deployment) -> None:
+        self.tried = tried
+        self.extra = extra
+
+    def __contains__(self, dep: object) -> bool:
+        return dep is self.extra or dep in self.tried
 
 
 class _NextModel(Exception):
@@ -100,6 +122,8 @@ class Router:
                     break
         if not failures:
             raise no_deployment_error(route, exchange.tags)
+        if len(failures) == 1:
+            raise failures[0][1]  # one attempt: its own error says it best
         raise AllAttemptsFailed(failures)
 
     async def _serve_with(
@@ -109,7 +133,7 @@ class Router:
         deadline: float,
         failures: list[tuple[str, GatehouseError]],
     ) -> None:
-        tried: list[Deployment] = []
+        tried: dict[Deployment, GatehouseError] = {}  # each tried one and its last error
         last_failure: str | None = "server_error"
         for n in range(route.retry.attempts):
             if n and time.monotonic() >= deadline:
@@ -119,37 +143,44 @@ class Router:
                 # Nothing callable (breakers open, limits reached, no such tags): a
                 # fallback may still serve.
                 raise _NextModel(last_failure)
-            if n:
+            if dep in tried:
                 try:
-                    await self._backoff(route, n, dep, tried, failures, deadline)
+                    waited = await self._backoff(route, n, tried[dep], deadline)
                 except BaseException:
                     _release(dep)  # pick() reserved a half-open probe for this call
                     raise
+                if not waited:
+                    _release(dep)
+                    raise _NextModel(last_failure)
             try:
                 opened = await self._call(exchange, route, dep, tried)
-            except GatehouseError as err:
-                failure = failure_class(err)
-                if failure is None:
-                    raise  # the client's own mistake: no other deployment will differ
-                failures.append((f"{route.name}={dep.name}", err))
-                tried.append(dep)
-                last_failure = failure
-                if failure not in RETRY_SAME_MODEL:
-                    raise _NextModel(failure) from None
-                if (
-                    isinstance(err, RateLimited)
-                    and err.retry_after is not None
-                    and err.retry_after > route.retry.max_retry_after_s
-                    and dep.breaker is not None
-                ):
-                    dep.breaker.trip(err.retry_after, f"Retry-After {err.retry_after:g}s")
+            except _Failed as failed:
+                for where, err in failed.errors:
+                    failure = failure_class(err)
+                    if failure is None:
+                        raise err from None  # the client's own mistake: no deployment differs
+                    failures.append((f"{route.name}={where.name}", err))
+                    tried[where] = err
+                    last_failure = failure
+                    if (
+                        isinstance(err, RateLimited)
+                        and err.retry_after is not None
+                        and err.retry_after > route.retry.max_retry_after_s
+                        and where.breaker is not None
+                    ):
+                        where.breaker.trip(err.retry_after, f"Retry-After {err.retry_after:g}s")
+                if last_failure not in RETRY_SAME_MODEL:
+                    raise _NextModel(last_failure) from None
                 continue
             self._commit(exchange, route, opened)
             return
         raise _NextModel(last_failure)
 
     def pick(
-        self, route: ModelRoute, tried: list[Deployment], tags: frozenset[str] = frozenset()
+        self,
+        route: ModelRoute,
+        tried: Container[Deployment] = (),
+        tags: frozenset[str] = frozenset(),
     ) -> Deployment | None:
         """The best deployment to call now, or None when none may be called."""
         order = route.strategy.order(route.deployments)
@@ -163,30 +194,32 @@ class Router:
         return None
 
     async def _backoff(
-        self,
-        route: ModelRoute,
-        n: int,
-        dep: Deployment,
-        tried: list[Deployment],
-        failures: list[tuple[str, GatehouseError]],
-        deadline: float,
-    ) -> None:
-        if dep not in tried:
-            return  # a different deployment: no reason to wait
+        self, route: ModelRoute, n: int, last: GatehouseError, deadline: float
+    ) -> bool:
+        """Wait before retrying a deployment; False when the wait would pass the budget."""
         retry = route.retry
-        delay = self._rng.uniform(0, min(retry.backoff_max_s, retry.backoff_base_s * 2**n))
-        last = failures[-1][1] if failures else None
-        if last is not None and last.retry_after is not None:
+        delay = self._rng.uniform(0, min(retry.backoff_max_s, retry.backoff_base_s * 2 ** (n - 1)))
+        if last.retry_after is not None:
+            # That deployment asked for a pause; a longer one tripped its breaker instead.
             delay = max(delay, min(last.retry_after, retry.max_retry_after_s))
-        delay = min(delay, max(0.0, deadline - time.monotonic()))
+        if time.monotonic() + delay >= deadline:
+            return False
         if delay > 0:
             await asyncio.sleep(delay)
+        return True
 
     async def _call(
-        self, exchange: Exchange, route: ModelRoute, dep: Deployment, tried: list[Deployment]
+        self,
+        exchange: Exchange,
+        route: ModelRoute,
+        dep: Deployment,
+        tried: Container[Deployment],
     ) -> _Opened:
         if route.hedge_after_s is None:
-            return await self._open(exchange, route, dep)
+            try:
+                return await self._open(exchange, route, dep)
+            except GatehouseError as err:
+                raise _Failed([(dep, err)]) from None
         return await self._hedged(exchange, route, dep, tried, route.hedge_after_s)
 
     async def _hedged(
@@ -194,27 +227,38 @@ class Router:
         exchange: Exchange,
         route: ModelRoute,
         dep: Deployment,
-        tried: list[Deployment],
+        tried: Container[Deployment],
         after_s: float,
     ) -> _Opened:
-        first = asyncio.ensure_future(self._open(exchange, route, dep))
+        """Race a second deployment when the first is slow to start answering."""
+        racers: dict[asyncio.Future[_Opened], Deployment] = {}
+        racers[asyncio.ensure_future(self._open(exchange, route, dep))] = dep
         try:
-            done, _ = await asyncio.wait({first}, timeout=after_s)
-            if done:
-                return first.result()
-            other = self.pick(route, [*tried, dep], exchange.tags)
-            if other is dep:
-                _release(dep)  # the only one left is the one already racing
-                other = None
-            if other is None:
-                return await first
-            second = asyncio.ensure_future(self._open(exchange, route, other, hedge=True))
+            done, _ = await asyncio.wait(racers, timeout=after_s)
+            if not done:
+                other = self.pick(route, _Plus(tried, dep), exchange.tags)
+                if other is dep:
+                    _release(dep)  # the only one left is the one already racing
+                elif other is not None:
+                    hedge = self._open(exchange, route, other, hedge=True)
+                    racers[asyncio.ensure_future(hedge)] = other
+            errors: list[tuple[Deployment, GatehouseError]] = []
+            pending = set(racers)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is None:
+                        winner = task.result()
+                        await _settle(racers, keep=task)
+                        return winner
+                    if not isinstance(exc, GatehouseError):
+                        raise exc
+                    errors.append((racers[task], exc))
+            raise _Failed(errors)
         except BaseException:
-            first.cancel()
-            with contextlib.suppress(BaseException):
-                await first
+            await _settle(racers, keep=None)
             raise
-        return await _first_success(first, second)
 
     async def _open(
         self, exchange: Exchange, route: ModelRoute, dep: Deployment, hedge: bool = False
@@ -271,34 +315,20 @@ class Router:
         exchange.events = _relay(exchange, opened)
 
 
-async def _first_success(
-    first: asyncio.Future[_Opened], second: asyncio.Future[_Opened]
-) -> _Opened:
-    """The first of two racing attempts to succeed; the other is cancelled."""
-    pending = {first, second}
-    error: BaseException | None = None
-    try:
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                exc = task.exception()
-                if exc is None:
-                    winner = task.result()
-                    for loser in pending:
-                        loser.cancel()
-                    for loser in pending:
-                        with contextlib.suppress(BaseException):
-                            other = await loser
-                            await other.discard()  # it succeeded too, but too late
-                    return winner
-                if task is first or error is None:
-                    error = exc
-    except BaseException:
-        for task in pending:
-            task.cancel()
-        raise
-    assert error is not None
-    raise error
+async def _settle(racers: dict[asyncio.Future[_Opened], Deployment], keep: Any) -> None:
+    """Cancel every racer but ``keep`` and undo any that succeeded anyway.
+
+    ``asyncio.wait`` is used to wait for them because, unlike awaiting a task, it
+    does not turn a cancellation of this call into the racers' (and so lose it).
+    """
+    others = [t for t in racers if t is not keep]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others)
+    for task in others:
+        if not task.cancelled() and task.exception() is None:
+            await task.result().discard()
 
 
 async def _until_content(events: AsyncGenerator[bytes, None], dep: Deployment) -> list[bytes]:
@@ -329,7 +359,11 @@ async def _until_content(events: AsyncGenerator[bytes, None], dep: Deployment) -
 
 
 def _has_content(block: bytes) -> bool:
-    """Whether a block of SSE events carries anything beyond a role announcement."""
+    """Whether a block of SSE events carries anything beyond a role announcement.
+
+    Raises UpstreamError for an event that is not a well-formed chunk, so that a
+    malformed stream is retried like a malformed body while nothing has been sent.
+    """
     for line in block.split(b"\n"):
         if not line.startswith(b"data:"):
             continue
@@ -339,15 +373,26 @@ def _has_content(block: bytes) -> bool:
         try:
             event = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            return True  # not ours to judge: relay it
+            event = None
         if not isinstance(event, dict):
-            return True
+            raise UpstreamError("upstream sent a malformed stream event", code="upstream_malformed")
         if "error" in event:
             err = event["error"]
             message = err.get("message") if isinstance(err, dict) else str(err)
             raise UpstreamError(f"upstream stream error: {message}", code="upstream_stream_error")
-        for choice in event.get("choices") or ():
-            delta = choice.get("delta") or {}
+        choices = event.get("choices")
+        if choices is None:
+            choices = []
+        if not isinstance(choices, list):
+            raise UpstreamError("upstream sent a malformed stream event", code="upstream_malformed")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise UpstreamError(
+                    "upstream sent a malformed stream event", code="upstream_malformed"
+                )
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = {}
             if (
                 delta.get("content")
                 or delta.get("tool_calls")
@@ -369,11 +414,11 @@ async def _relay(exchange: Exchange, opened: _Opened) -> AsyncGenerator[bytes, N
     finished = False
     try:
         for block in opened.prefix:
-            if _USAGE in block:
+            if _USAGE[0] in block or _USAGE[1] in block:
                 exchange.usage = _find_usage(block) or exchange.usage
             yield block
         async for block in events:
-            if _USAGE in block:
+            if _USAGE[0] in block or _USAGE[1] in block:
                 exchange.usage = _find_usage(block) or exchange.usage
             yield block
         finished = True
@@ -382,16 +427,23 @@ async def _relay(exchange: Exchange, opened: _Opened) -> AsyncGenerator[bytes, N
         exchange.error = err
         raise
     finally:
-        await events.aclose()
-        now = time.perf_counter()
-        exchange.done = now
-        if finished:
-            attempt.outcome, attempt.ended, attempt.usage = "ok", now, exchange.usage
-            tokens = _total_tokens(exchange.usage)
-            dep.stats.end(opened.started, ok=True, ttft_s=opened.ttft_s, tokens=tokens)
-        elif attempt.outcome == "pending":
-            attempt.outcome, attempt.ended = "cancelled", now
-            dep.stats.cancel()
+        try:
+            await events.aclose()
+        finally:
+            _settle_relay(exchange, opened, finished)
+
+
+def _settle_relay(exchange: Exchange, opened: _Opened, finished: bool) -> None:
+    dep, attempt = opened.deployment, opened.attempt
+    now = time.perf_counter()
+    exchange.done = now
+    if finished:
+        attempt.outcome, attempt.ended, attempt.usage = "ok", now, exchange.usage
+        tokens = _total_tokens(exchange.usage)
+        dep.stats.end(opened.started, ok=True, ttft_s=opened.ttft_s, tokens=tokens)
+    elif attempt.outcome == "pending":
+        attempt.outcome, attempt.ended = "cancelled", now
+        dep.stats.cancel()
 
 
 def _failed(
@@ -460,7 +512,7 @@ def _total_tokens(usage: Any) -> int:
 
 def _find_usage(block: bytes) -> dict[str, Any] | None:
     for line in block.split(b"\n"):
-        if line.startswith(b"data: {") and _USAGE in line:
+        if line.startswith(b"data: {") and (_USAGE[0] in line or _USAGE[1] in line):
             try:
                 usage = orjson.loads(line[6:]).get("usage")
             except (orjson.JSONDecodeError, AttributeError):

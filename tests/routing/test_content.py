@@ -1,0 +1,53 @@
+"""What counts as the first content of a stream (the point of no failover)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatehouse.errors import UpstreamError
+from gatehouse.routing.router import _has_content
+
+
+def event(payload: str) -> bytes:
+    return f"data: {payload}\n\n".encode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"choices":[{"index":0,"delta":{"content":"Hi"}}]}',
+        '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0}]}}]}',
+        '{"choices":[{"index":0,"delta":{"refusal":"no"}}]}',
+        '{"choices":[{"index":0,"text":"Hi"}]}',
+        '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+        '{"choices":[],"usage":{"total_tokens":3}}',
+        "[DONE]",
+    ],
+)
+def test_content(payload):
+    assert _has_content(event(payload)) is True
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}',
+        '{"choices":[{"index":0,"delta":{"role":"assistant"}}]}',
+        '{"choices":[]}',
+    ],
+)
+def test_not_content(payload):
+    assert _has_content(event(payload)) is False
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["not json", '{"choices":[null]}', '{"choices":"x"}', "[1]", '{"error":{"message":"boom"}}'],
+)
+def test_malformed_or_error_events_fail_the_attempt(payload):
+    with pytest.raises(UpstreamError):
+        _has_content(event(payload))
+
+
+def test_comments_and_blank_lines_are_ignored():
+    assert _has_content(b": keep-alive\n\n") is False
