@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
+import random
 import re
 
 from aiohttp import web
@@ -21,6 +21,7 @@ from gatehouse.logs import request_id_var
 
 log = logging.getLogger("gatehouse.api")
 
+_random_bits = random.Random().getrandbits
 REQUEST_ID = "x-request-id"
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
@@ -55,7 +56,9 @@ def request_id_of(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID)
     if given is not None and _VALID_ID.match(given):
         return given
-    return os.urandom(16).hex()  # as random as uuid4, without building a UUID object
+    # 128 random bits from the per-process generator (seeded from the OS): unique
+    # enough for an id, without a getrandom() system call per request.
+    return f"{_random_bits(128):032x}"
 
 
 @web.middleware

@@ -25,12 +25,9 @@ zeroes them. It is built to be cheaper per request than the gateway in front of 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import random
 import signal
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,27 +35,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gatehouse.providers import simulated_answers as answers
+
 FAULTS = ("400", "context", "500", "503", "429", "hang", "reset", "cut", "malformed")
 _REFUSALS = ("400", "context", "500", "503", "429", "hang", "reset", "malformed")
-
-_WORDS = (
-    "Gatehouse",
-    " routes",
-    ",",
-    " observes",
-    " and",
-    " guards",
-    " every",
-    " call",
-    " to",
-    " your",
-    " models",
-    ".",
-    " This",
-    " reply",
-    " is",
-    " simulated",
-)
 
 
 @dataclass
@@ -218,7 +198,7 @@ class SimulatedUpstream:
         model = str(body.get("model", "mock-model"))
         if kind == "embeddings":
             await _sleep_ms(latency_ms)
-            return _json(_embedding_response(body, model))
+            return _json(answers.embedding_response(body, model))
         if body.get("stream") is True:
             if fail == "cut":
                 cut = request.headers.get("x-mock-cut-after", self.settings.cut_after)
@@ -228,8 +208,8 @@ class SimulatedUpstream:
             return await self._stream(request, body, kind, model, tokens, ttft_ms, rate, cut_at)
         await _sleep_ms(latency_ms)
         if kind == "chat":
-            return _json(_chat_response(body, model, tokens))
-        return _json(_completion_response(body, model, tokens))
+            return _json(answers.chat_response(body, model, tokens))
+        return _json(answers.completion_response(body, model, tokens))
 
     async def _stream(
         self,
@@ -245,19 +225,19 @@ class SimulatedUpstream:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
         created = int(time.time())
-        ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + _short_id()
+        ident = ("chatcmpl-" if kind == "chat" else "cmpl-") + answers.short_id()
         obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
         head = {"id": ident, "object": obj, "created": created, "model": model}
         gap = 1.0 / rate if rate > 0 else 0.0
-        tool_call = kind == "chat" and _wants_tool_call(body)
+        tool_call = kind == "chat" and answers.wants_tool_call(body)
         await _sleep_ms(ttft_ms)
         if kind == "chat":
             role = {"role": "assistant", "content": ""}
             await resp.write(_event({**head, "choices": [_delta(role, None)]}))
-        pieces = [_WORDS[i % len(_WORDS)] for i in range(tokens)]
+        pieces = [answers.WORDS[i % len(answers.WORDS)] for i in range(tokens)]
         if tool_call:
             pieces = []
-            delta = {"tool_calls": [_tool_call(body, index=True)]}
+            delta = {"tool_calls": [answers.tool_call(body, index=True)]}
             await resp.write(_event({**head, "choices": [_delta(delta, None)]}))
         for i in range(len(pieces) + 1):
             if cut_at is not None and i >= cut_at:
@@ -275,7 +255,9 @@ class SimulatedUpstream:
             await resp.write(_event({**head, "choices": [choice]}))
             if gap:
                 await asyncio.sleep(gap)
-        finish = "tool_calls" if tool_call else ("length" if _hit_limit(body, tokens) else "stop")
+        finish = (
+            "tool_calls" if tool_call else ("length" if answers.hit_limit(body, tokens) else "stop")
+        )
         if kind == "chat":
             last = _delta({}, finish)
         else:
@@ -283,7 +265,7 @@ class SimulatedUpstream:
         await resp.write(_event({**head, "choices": [last]}))
         options = body.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage"):
-            usage = _usage(body, len(pieces) if not tool_call else 8)
+            usage = answers.usage(body, len(pieces) if not tool_call else 8)
             await resp.write(_event({**head, "choices": [], "usage": usage}))
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
@@ -359,129 +341,9 @@ def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
 
-def _short_id() -> str:
-    return f"{random.getrandbits(64):016x}"
-
-
 async def _sleep_ms(ms: float) -> None:
     if ms > 0:
         await asyncio.sleep(ms / 1000)
-
-
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    text = body.get("messages") or body.get("prompt") or body.get("input") or ""
-    return max(1, len(orjson.dumps(text)) // 4)
-
-
-def _usage(body: dict[str, Any], completion: int) -> dict[str, int]:
-    prompt = _prompt_tokens(body)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _hit_limit(body: dict[str, Any], tokens: int) -> bool:
-    limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    return isinstance(limit, int) and tokens >= limit
-
-
-def _text(tokens: int) -> str:
-    return "".join(_WORDS[i % len(_WORDS)] for i in range(tokens))
-
-
-def _wants_tool_call(body: dict[str, Any]) -> bool:
-    tools = body.get("tools")
-    choice = body.get("tool_choice")
-    return bool(tools) and (choice == "required" or isinstance(choice, dict))
-
-
-def _tool_call(body: dict[str, Any], index: bool = False) -> dict[str, Any]:
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        name = choice.get("function", {}).get("name", "tool")
-    else:
-        name = body["tools"][0].get("function", {}).get("name", "tool")
-    call: dict[str, Any] = {
-        "id": "call_" + _short_id(),
-        "type": "function",
-        "function": {"name": name, "arguments": '{"simulated": true}'},
-    }
-    if index:
-        call["index"] = 0
-    return call
-
-
-def _chat_response(body: dict[str, Any], model: str, tokens: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": _text(tokens), "refusal": None}
-    finish = "length" if _hit_limit(body, tokens) else "stop"
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
-        message["content"] = orjson.dumps({"reply": _text(tokens)}).decode()
-    if _wants_tool_call(body):
-        message = {"role": "assistant", "content": None, "tool_calls": [_tool_call(body)]}
-        finish = "tool_calls"
-    return {
-        "id": "chatcmpl-" + _short_id(),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": _usage(body, tokens),
-    }
-
-
-def _completion_response(body: dict[str, Any], model: str, tokens: int) -> dict[str, Any]:
-    finish = "length" if _hit_limit(body, tokens) else "stop"
-    return {
-        "id": "cmpl-" + _short_id(),
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "text": _text(tokens), "logprobs": None, "finish_reason": finish}],
-        "usage": _usage(body, tokens),
-    }
-
-
-def _embedding_response(body: dict[str, Any], model: str) -> dict[str, Any]:
-    inputs = body.get("input")
-    items = (
-        inputs
-        if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int)
-        else [inputs]
-    )
-    dims = body.get("dimensions")
-    if not isinstance(dims, int) or dims < 1:
-        dims = 8
-    as_base64 = body.get("encoding_format") == "base64"
-    data = []
-    for i, item in enumerate(items):
-        vector = _vector(orjson.dumps(item), dims)
-        embedding: Any = (
-            base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode() if as_base64 else vector
-        )
-        data.append({"object": "embedding", "index": i, "embedding": embedding})
-    prompt = _prompt_tokens(body)
-    return {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-    }
-
-
-def _vector(seed: bytes, dims: int) -> list[float]:
-    """A deterministic unit vector for an input, so equal inputs embed equally."""
-    out: list[float] = []
-    counter = 0
-    while len(out) < dims:
-        digest = hashlib.sha256(seed + counter.to_bytes(4, "little")).digest()
-        out.extend((b - 127.5) / 127.5 for b in digest)
-        counter += 1
-    out = out[:dims]
-    norm = sum(v * v for v in out) ** 0.5 or 1.0
-    return [round(v / norm, 6) for v in out]
 
 
 async def serve_mock(

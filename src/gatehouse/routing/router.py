@@ -21,11 +21,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, Container
-from dataclasses import dataclass
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from gatehouse.errors import (
     AllAttemptsFailed,
@@ -33,43 +30,17 @@ from gatehouse.errors import (
     InvalidRequest,
     Overloaded,
     RateLimited,
-    UpstreamError,
     UpstreamRejected,
-    UpstreamTimeout,
 )
 from gatehouse.providers import Reply
 from gatehouse.routing.attempt import Attempt
 from gatehouse.routing.failures import RETRY_SAME_MODEL, failure_class
+from gatehouse.routing.outcomes import Opened, record_failure, release
+from gatehouse.routing.streams import relay, total_tokens, until_content
 from gatehouse.routing.table import Deployment, ModelRoute
 
 if TYPE_CHECKING:
     from gatehouse.pipeline.exchange import Exchange
-
-# A usage object, not the "usage": null some upstreams put on every chunk.
-_USAGE = (b'"usage":{', b'"usage": {')
-#: Failure classes that count against a deployment's breaker.
-_BREAKER_CLASSES = RETRY_SAME_MODEL
-
-
-@dataclass(slots=True)
-class _Opened:
-    """A successful attempt, not yet handed to the client."""
-
-    deployment: Deployment
-    attempt: Attempt
-    started: float
-    reply: Reply | None = None
-    prefix: list[bytes] | None = None
-    events: AsyncGenerator[bytes, None] | None = None
-    ttft_s: float | None = None
-
-    async def discard(self) -> None:
-        self.attempt.outcome = "cancelled"
-        try:
-            if self.events is not None:
-                await self.events.aclose()
-        finally:
-            self.deployment.stats.cancel()
 
 
 class _Failed(Exception):
@@ -103,6 +74,10 @@ class Router:
     def __init__(self, routes: dict[str, ModelRoute], rng: random.Random | None = None) -> None:
         self.routes = routes
         self._rng = rng or random.Random()
+        # Each model followed by its fallbacks, resolved once.
+        self._chains = {
+            name: [route, *(routes[f] for f in route.fallbacks)] for name, route in routes.items()
+        }
 
     async def route(self, exchange: Exchange) -> None:
         """Fill the exchange with an answer from the best deployment that gives one."""
@@ -110,8 +85,7 @@ class Router:
         assert route is not None
         failures: list[tuple[str, GatehouseError]] = []
         deadline = time.monotonic() + route.retry.budget_s
-        chain = [route, *(self.routes[name] for name in route.fallbacks)]
-        for i, model_route in enumerate(chain):
+        for i, model_route in enumerate(self._chains[route.name]):
             if i and time.monotonic() >= deadline:
                 break
             try:
@@ -147,10 +121,10 @@ class Router:
                 try:
                     waited = await self._backoff(route, n, tried[dep], deadline)
                 except BaseException:
-                    _release(dep)  # pick() reserved a half-open probe for this call
+                    release(dep)  # pick() reserved a half-open probe for this call
                     raise
                 if not waited:
-                    _release(dep)
+                    release(dep)
                     raise _NextModel(last_failure)
             try:
                 opened = await self._call(exchange, route, dep, tried)
@@ -214,7 +188,7 @@ class Router:
         route: ModelRoute,
         dep: Deployment,
         tried: Container[Deployment],
-    ) -> _Opened:
+    ) -> Opened:
         if route.hedge_after_s is None:
             try:
                 return await self._open(exchange, route, dep)
@@ -229,16 +203,16 @@ class Router:
         dep: Deployment,
         tried: Container[Deployment],
         after_s: float,
-    ) -> _Opened:
+    ) -> Opened:
         """Race a second deployment when the first is slow to start answering."""
-        racers: dict[asyncio.Future[_Opened], Deployment] = {}
+        racers: dict[asyncio.Future[Opened], Deployment] = {}
         racers[asyncio.ensure_future(self._open(exchange, route, dep))] = dep
         try:
             done, _ = await asyncio.wait(racers, timeout=after_s)
             if not done:
                 other = self.pick(route, _Plus(tried, dep), exchange.tags)
                 if other is dep:
-                    _release(dep)  # the only one left is the one already racing
+                    release(dep)  # the only one left is the one already racing
                 elif other is not None:
                     hedge = self._open(exchange, route, other, hedge=True)
                     racers[asyncio.ensure_future(hedge)] = other
@@ -262,7 +236,7 @@ class Router:
 
     async def _open(
         self, exchange: Exchange, route: ModelRoute, dep: Deployment, hedge: bool = False
-    ) -> _Opened:
+    ) -> Opened:
         body = dict(exchange.body)
         body["model"] = dep.model
         for key, value in dep.defaults.items():
@@ -274,29 +248,29 @@ class Router:
         try:
             if exchange.stream:
                 events = provider.stream(exchange.operation, body, exchange.headers, dep.timeouts)
-                prefix = await _until_content(events, dep)
-                opened = _Opened(dep, attempt, started, prefix=prefix, events=events)
+                prefix = await until_content(events, dep)
+                opened = Opened(dep, attempt, started, prefix=prefix, events=events)
                 opened.ttft_s = time.monotonic() - started
             else:
                 reply = await provider.complete(
                     exchange.operation, body, exchange.headers, dep.timeouts
                 )
                 _check_content_filter(reply, dep)
-                opened = _Opened(dep, attempt, started, reply=reply)
+                opened = Opened(dep, attempt, started, reply=reply)
         except GatehouseError as err:
-            _failed(dep, attempt, started, err)
+            record_failure(dep, attempt, started, err)
             raise
         except BaseException:
             attempt.outcome = "cancelled"
             attempt.ended = time.perf_counter()
             dep.stats.cancel()
-            _release(dep)
+            release(dep)
             raise
         if dep.breaker is not None:
             dep.breaker.record_success()
         return opened
 
-    def _commit(self, exchange: Exchange, route: ModelRoute, opened: _Opened) -> None:
+    def _commit(self, exchange: Exchange, route: ModelRoute, opened: Opened) -> None:
         dep, attempt = opened.deployment, opened.attempt
         exchange.deployment = dep
         exchange.served_model = route.name
@@ -308,14 +282,14 @@ class Router:
             exchange.response_data = opened.reply.data
             exchange.usage = usage
             exchange.done = now
-            dep.stats.end(opened.started, ok=True, tokens=_total_tokens(usage))
+            dep.stats.end(opened.started, ok=True, tokens=total_tokens(usage))
             return
         assert opened.events is not None and opened.prefix is not None
         exchange.first_token = now
-        exchange.events = _relay(exchange, opened)
+        exchange.events = relay(exchange, opened)
 
 
-async def _settle(racers: dict[asyncio.Future[_Opened], Deployment], keep: Any) -> None:
+async def _settle(racers: dict[asyncio.Future[Opened], Deployment], keep: Any) -> None:
     """Cancel every racer but ``keep`` and undo any that succeeded anyway.
 
     ``asyncio.wait`` is used to wait for them because, unlike awaiting a task, it
@@ -329,143 +303,6 @@ async def _settle(racers: dict[asyncio.Future[_Opened], Deployment], keep: Any) 
     for task in others:
         if not task.cancelled() and task.exception() is None:
             await task.result().discard()
-
-
-async def _until_content(events: AsyncGenerator[bytes, None], dep: Deployment) -> list[bytes]:
-    """Pull blocks until one carries content; bounded by the first-token timeout."""
-    prefix: list[bytes] = []
-    try:
-        async with asyncio.timeout(dep.timeouts.first_token_s):
-            while True:
-                try:
-                    block = await anext(events)
-                except StopAsyncIteration:
-                    raise UpstreamError(
-                        f"deployment {dep.name!r} returned an empty stream",
-                        code="upstream_stream_cut",
-                    ) from None
-                prefix.append(block)
-                if _has_content(block):
-                    return prefix
-    except TimeoutError:
-        await events.aclose()
-        raise UpstreamTimeout(
-            f"deployment {dep.name!r} sent no token within {dep.timeouts.first_token_s:g}s",
-            code="upstream_first_token_timeout",
-        ) from None
-    except BaseException:
-        await events.aclose()
-        raise
-
-
-def _has_content(block: bytes) -> bool:
-    """Whether a block of SSE events carries anything beyond a role announcement.
-
-    Raises UpstreamError for an event that is not a well-formed chunk, so that a
-    malformed stream is retried like a malformed body while nothing has been sent.
-    """
-    for line in block.split(b"\n"):
-        if not line.startswith(b"data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == b"[DONE]":
-            return True
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            event = None
-        if not isinstance(event, dict):
-            raise UpstreamError("upstream sent a malformed stream event", code="upstream_malformed")
-        if "error" in event:
-            err = event["error"]
-            message = err.get("message") if isinstance(err, dict) else str(err)
-            raise UpstreamError(f"upstream stream error: {message}", code="upstream_stream_error")
-        choices = event.get("choices")
-        if choices is None:
-            choices = []
-        if not isinstance(choices, list):
-            raise UpstreamError("upstream sent a malformed stream event", code="upstream_malformed")
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise UpstreamError(
-                    "upstream sent a malformed stream event", code="upstream_malformed"
-                )
-            delta = choice.get("delta")
-            if not isinstance(delta, dict):
-                delta = {}
-            if (
-                delta.get("content")
-                or delta.get("tool_calls")
-                or delta.get("function_call")
-                or delta.get("refusal")
-                or choice.get("text")
-                or choice.get("finish_reason")
-            ):
-                return True
-        if event.get("usage"):
-            return True
-    return False
-
-
-async def _relay(exchange: Exchange, opened: _Opened) -> AsyncGenerator[bytes, None]:
-    """The client's stream: the buffered prefix, then the rest as it arrives."""
-    dep, attempt, events = opened.deployment, opened.attempt, opened.events
-    assert events is not None and opened.prefix is not None
-    finished = False
-    try:
-        for block in opened.prefix:
-            if _USAGE[0] in block or _USAGE[1] in block:
-                exchange.usage = _find_usage(block) or exchange.usage
-            yield block
-        async for block in events:
-            if _USAGE[0] in block or _USAGE[1] in block:
-                exchange.usage = _find_usage(block) or exchange.usage
-            yield block
-        finished = True
-    except GatehouseError as err:
-        _failed(dep, attempt, opened.started, err, after_content=True)
-        exchange.error = err
-        raise
-    finally:
-        try:
-            await events.aclose()
-        finally:
-            _settle_relay(exchange, opened, finished)
-
-
-def _settle_relay(exchange: Exchange, opened: _Opened, finished: bool) -> None:
-    dep, attempt = opened.deployment, opened.attempt
-    now = time.perf_counter()
-    exchange.done = now
-    if finished:
-        attempt.outcome, attempt.ended, attempt.usage = "ok", now, exchange.usage
-        tokens = _total_tokens(exchange.usage)
-        dep.stats.end(opened.started, ok=True, ttft_s=opened.ttft_s, tokens=tokens)
-    elif attempt.outcome == "pending":
-        attempt.outcome, attempt.ended = "cancelled", now
-        dep.stats.cancel()
-
-
-def _failed(
-    dep: Deployment,
-    attempt: Attempt,
-    started: float,
-    err: GatehouseError,
-    after_content: bool = False,
-) -> None:
-    attempt.outcome = "error"
-    attempt.ended = time.perf_counter()
-    attempt.error_type = err.error_type
-    attempt.error_code = err.code
-    attempt.status = err.http_status
-    dep.stats.end(started, ok=False)
-    if dep.breaker is None:
-        return
-    failure = failure_class(err)
-    if failure in _BREAKER_CLASSES:
-        dep.breaker.record_failure(err.code or err.error_type)
-    elif not after_content:
-        dep.breaker.release()  # a verdict-free end (e.g. a context-window refusal)
 
 
 def _check_content_filter(reply: Reply, dep: Deployment) -> None:
@@ -484,11 +321,6 @@ def _check_content_filter(reply: Reply, dep: Deployment) -> None:
         )
 
 
-def _release(dep: Deployment) -> None:
-    if dep.breaker is not None:
-        dep.breaker.release()
-
-
 def _callable(dep: Deployment, tags: frozenset[str]) -> bool:
     if tags and not tags <= dep.tags:
         return False
@@ -500,26 +332,6 @@ def _callable(dep: Deployment, tags: frozenset[str]) -> bool:
 
 def _any_tagged(route: ModelRoute, tags: frozenset[str]) -> bool:
     return not tags or any(tags <= d.tags for d in route.deployments)
-
-
-def _total_tokens(usage: Any) -> int:
-    if isinstance(usage, dict):
-        total = usage.get("total_tokens")
-        if isinstance(total, int):
-            return total
-    return 0
-
-
-def _find_usage(block: bytes) -> dict[str, Any] | None:
-    for line in block.split(b"\n"):
-        if line.startswith(b"data: {") and (_USAGE[0] in line or _USAGE[1] in line):
-            try:
-                usage = orjson.loads(line[6:]).get("usage")
-            except (orjson.JSONDecodeError, AttributeError):
-                continue
-            if isinstance(usage, dict):
-                return usage
-    return None
 
 
 def no_deployment_error(route: ModelRoute, tags: frozenset[str]) -> GatehouseError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gatehouse.errors import UpstreamError
-from gatehouse.routing.router import _has_content
+from gatehouse.routing.streams import has_content
 
 
 def event(payload: str) -> bytes:
@@ -25,7 +25,7 @@ def event(payload: str) -> bytes:
     ],
 )
 def test_content(payload):
-    assert _has_content(event(payload)) is True
+    assert has_content(event(payload)) is True
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_content(payload):
     ],
 )
 def test_not_content(payload):
-    assert _has_content(event(payload)) is False
+    assert has_content(event(payload)) is False
 
 
 @pytest.mark.parametrize(
@@ -46,8 +46,8 @@ def test_not_content(payload):
 )
 def test_malformed_or_error_events_fail_the_attempt(payload):
     with pytest.raises(UpstreamError):
-        _has_content(event(payload))
+        has_content(event(payload))
 
 
 def test_comments_and_blank_lines_are_ignored():
-    assert _has_content(b": keep-alive\n\n") is False
+    assert has_content(b": keep-alive\n\n") is False
