@@ -7,6 +7,7 @@ so a request costs one coroutine per stage and no allocation for the links.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -30,13 +31,6 @@ async def _end(exchange: Exchange) -> None:
     return None
 
 
-def _link(stage: Stage, call_next: Next) -> Next:
-    async def run(exchange: Exchange) -> None:
-        await stage(exchange, call_next)
-
-    return run
-
-
 class Gateway:
     """Everything one worker needs to serve calls."""
 
@@ -57,8 +51,11 @@ class Gateway:
         self.stages: list[Stage] = self.build_stages()
         handler: Next = _end
         for stage in reversed(self.stages):
-            handler = _link(stage, handler)
-        self._handle = handler
+            # A partial, not a wrapper coroutine: each level of coroutines is walked
+            # again at every suspension of the call, so the chain is kept shallow.
+            handler = functools.partial(stage, call_next=handler)
+        #: Run a call through every stage: ``await gateway.handle(exchange)``.
+        self.handle: Next = handler
         self.ready = False
         self.started_at = time.time()
 
@@ -82,6 +79,3 @@ class Gateway:
         await self.health.stop()
         for provider in self.providers.values():
             await provider.close()
-
-    async def handle(self, exchange: Exchange) -> None:
-        await self._handle(exchange)

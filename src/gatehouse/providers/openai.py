@@ -77,7 +77,8 @@ class OpenAIProvider(Provider):
             connector=connector,
             headers=self._headers,
             timeout=self._timeout,
-            skip_auto_headers=("User-Agent",),
+            # No skip_auto_headers: it puts aiohttp on a slow path for every request,
+            # and our own user-agent already replaces aiohttp's.
         )
 
     async def close(self) -> None:

@@ -127,27 +127,33 @@ class Router:
                     release(dep)
                     raise _NextModel(last_failure)
             try:
-                opened = await self._call(exchange, route, dep, tried)
-            except _Failed as failed:
-                for where, err in failed.errors:
-                    failure = failure_class(err)
-                    if failure is None:
-                        raise err from None  # the client's own mistake: no deployment differs
-                    failures.append((f"{route.name}={where.name}", err))
-                    tried[where] = err
-                    last_failure = failure
-                    if (
-                        isinstance(err, RateLimited)
-                        and err.retry_after is not None
-                        and err.retry_after > route.retry.max_retry_after_s
-                        and where.breaker is not None
-                    ):
-                        where.breaker.trip(err.retry_after, f"Retry-After {err.retry_after:g}s")
-                if last_failure not in RETRY_SAME_MODEL:
-                    raise _NextModel(last_failure) from None
-                continue
-            self._commit(exchange, route, opened)
-            return
+                if route.hedge_after_s is None:
+                    opened = await self._open(exchange, route, dep)
+                else:
+                    opened = await self._hedged(exchange, route, dep, tried, route.hedge_after_s)
+            except GatehouseError as err:
+                failed = _Failed([(dep, err)])
+            except _Failed as hedge_failed:
+                failed = hedge_failed
+            else:
+                self._commit(exchange, route, opened)
+                return
+            for where, error in failed.errors:
+                failure = failure_class(error)
+                if failure is None:
+                    raise error from None  # the client's own mistake: no deployment differs
+                failures.append((f"{route.name}={where.name}", error))
+                tried[where] = error
+                last_failure = failure
+                if (
+                    isinstance(error, RateLimited)
+                    and error.retry_after is not None
+                    and error.retry_after > route.retry.max_retry_after_s
+                    and where.breaker is not None
+                ):
+                    where.breaker.trip(error.retry_after, f"Retry-After {error.retry_after:g}s")
+            if last_failure not in RETRY_SAME_MODEL:
+                raise _NextModel(last_failure) from None
         raise _NextModel(last_failure)
 
     def pick(
@@ -181,20 +187,6 @@ class Router:
         if delay > 0:
             await asyncio.sleep(delay)
         return True
-
-    async def _call(
-        self,
-        exchange: Exchange,
-        route: ModelRoute,
-        dep: Deployment,
-        tried: Container[Deployment],
-    ) -> Opened:
-        if route.hedge_after_s is None:
-            try:
-                return await self._open(exchange, route, dep)
-            except GatehouseError as err:
-                raise _Failed([(dep, err)]) from None
-        return await self._hedged(exchange, route, dep, tried, route.hedge_after_s)
 
     async def _hedged(
         self,
