@@ -26,6 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key"
 
 
+class Clock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class LoopThread:
     """An event loop running in a daemon thread, for servers under test."""
 

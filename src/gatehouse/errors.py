@@ -128,7 +128,22 @@ class UpstreamTimeout(UpstreamError):
     type = "upstream_timeout"
 
 
-class UpstreamRejected(UpstreamError):
+class _TakesStatus:
+    """For errors whose status and type are decided per instance, not per class."""
+
+    _status: int
+    _type: str
+
+    @property
+    def http_status(self) -> int:
+        return self._status
+
+    @property
+    def error_type(self) -> str:
+        return self._type
+
+
+class UpstreamRejected(_TakesStatus, UpstreamError):
     """The upstream refused the request itself (a 4xx the client caused).
 
     Status and type are the upstream's own, so a client sees the same error it would
@@ -142,16 +157,8 @@ class UpstreamRejected(UpstreamError):
         self._status = status
         self._type = error_type
 
-    @property
-    def http_status(self) -> int:
-        return self._status
 
-    @property
-    def error_type(self) -> str:
-        return self._type
-
-
-class AllAttemptsFailed(UpstreamError):
+class AllAttemptsFailed(_TakesStatus, UpstreamError):
     """Every attempt (retries and fallbacks) failed; ``failures`` keeps each one.
 
     The status and type are those a client can act on: 429 when every attempt was
@@ -178,14 +185,6 @@ class AllAttemptsFailed(UpstreamError):
         self._status = chosen.http_status
         self._type = chosen.error_type
         self._retryable = chosen.retryable
-
-    @property
-    def http_status(self) -> int:
-        return self._status
-
-    @property
-    def error_type(self) -> str:
-        return self._type
 
     def headers(self) -> dict[str, str]:
         headers = super().headers()

@@ -5,21 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gatehouse.routing.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from tests.conftest import Clock
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
-
-
-class Clock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def make(**policy):

@@ -14,21 +14,9 @@ from gatehouse.routing.strategies import (
     LeastLatency,
     make_strategy,
 )
+from tests.conftest import Clock
 
 DRAWS = 10_000
-
-
-class Clock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 CLOCK = Clock()  # shared by the strategies and the stats of one test; reset per test

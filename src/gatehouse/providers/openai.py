@@ -93,12 +93,26 @@ class OpenAIProvider(Provider):
         return self._session
 
     async def probe(self, timeout_s: float) -> None:
-        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        url = self.config.base_url + "/models"
+        await self._fetch("GET", url, None, None, aiohttp.ClientTimeout(total=timeout_s))
+
+    async def _fetch(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        headers: dict[str, str] | None,
+        limits: aiohttp.ClientTimeout,
+    ) -> bytes:
+        """One whole request: the body of a 200, else a catalogue error."""
         try:
-            async with self.session.get(self.config.base_url + "/models", timeout=timeout) as resp:
+            async with self.session.request(
+                method, url, data=data, headers=headers, timeout=limits
+            ) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
                     self._raise_for_status(resp.status, resp.headers, raw)
+                return raw
         except GatehouseError:
             raise
         except Exception as exc:  # translated: the client never sees aiohttp's types
@@ -111,17 +125,13 @@ class OpenAIProvider(Provider):
         headers: Headers = None,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
     ) -> Reply:
-        url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
-        timeout = self._client_timeout(timeouts)
-        try:
-            async with self.session.post(url, data=data, headers=extra, timeout=timeout) as resp:
-                raw = await resp.read()
-                if resp.status != 200:
-                    self._raise_for_status(resp.status, resp.headers, raw)
-        except GatehouseError:
-            raise
-        except Exception as exc:  # translated: the client never sees aiohttp's types
-            self._raise_transport(exc)
+        raw = await self._fetch(
+            "POST",
+            self._urls[operation],
+            orjson.dumps(body),
+            self.forwarded(headers),
+            self._client_timeout(timeouts),
+        )
         try:
             parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
