@@ -34,6 +34,9 @@ class Opened:
     ttft_s: float | None = None
 
     async def discard(self) -> None:
+        """Undo an attempt that succeeded but lost (a hedge race); safe to call twice."""
+        if self.attempt.outcome == "cancelled":
+            return
         self.attempt.outcome = "cancelled"
         try:
             if self.events is not None:
