@@ -249,3 +249,13 @@ def test_upstream_failures_are_logged_with_request_id_and_no_secret(
     assert len(records) >= 4
     assert "sk-upstream-secret" not in text
     assert "client-secret" not in text
+
+
+def test_responses_do_not_advertise_the_stack(gateway, http):
+    for response in (
+        http.post(gateway.url + "/chat/completions", json=CHAT),
+        http.post(gateway.url + "/chat/completions", json={**CHAT, "stream": True}),
+        http.post(gateway.url + "/chat/completions", content=b"{"),
+        http.get(gateway.base + "/healthz"),
+    ):
+        assert response.headers["server"] == "gatehouse"

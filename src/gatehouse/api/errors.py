@@ -23,6 +23,8 @@ log = logging.getLogger("gatehouse.api")
 
 _random_bits = random.Random().getrandbits
 REQUEST_ID = "x-request-id"
+#: Replaces aiohttp's default, which would tell every client our exact stack versions.
+SERVER = "gatehouse"
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -31,6 +33,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 def error_response(err: GatehouseError, request_id: str) -> web.Response:
     headers = err.headers()
     headers[REQUEST_ID] = request_id
+    headers["server"] = SERVER
     return web.Response(
         body=err.to_json(), status=err.http_status, content_type="application/json", headers=headers
     )
@@ -93,5 +96,6 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         )
         return error_response(internal, request_id)
     if not response.prepared:
-        response.headers[REQUEST_ID] = request_id
+        response.headers.setdefault(REQUEST_ID, request_id)
+        response.headers.setdefault("server", SERVER)
     return response

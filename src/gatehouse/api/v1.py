@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY
+from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, SERVER
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound
 from gatehouse.pipeline import Exchange, Gateway
 from gatehouse.providers import Operation
@@ -71,6 +71,7 @@ class OpenAIRoutes:
         )
         await self.gateway.handle(exchange)
         headers = {
+            "server": SERVER,
             REQUEST_ID: exchange.request_id,
             ROUTE: _route_header(exchange),
             SERVED_BY: exchange.served_model or exchange.model,
