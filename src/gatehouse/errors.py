@@ -50,6 +50,7 @@ class GatehouseError(Exception):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+        self.route: str | None = None  # the attempts made, when the router made any
 
     @property
     def http_status(self) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,6 +24,23 @@ def run_async(main: Coroutine[Any, Any, Any]) -> Any:
     except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on host:port, not even with SO_REUSEPORT.
+
+    Workers bind with SO_REUSEPORT, which would let a second server group share a
+    port that another one already serves and split its traffic without a word; a
+    plain bind first makes that an error.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def run_workers(

@@ -117,3 +117,17 @@ def test_demo_runs_offline_and_prints_a_summary():
     assert "fault injected: 429" in out
     assert "The flaky upstream failed" in out
     assert "from openai import OpenAI" in out
+
+
+def test_schema_allows_references_where_numbers_go():
+    schema = json.loads(run("config", "schema").stdout)
+    port = schema["$defs"]["ServerConfig"]["properties"]["port"]
+    assert {"type": "string", "pattern": port["anyOf"][1]["pattern"]} in port["anyOf"]
+    assert port["anyOf"][0]["type"] == "integer"
+
+
+def test_bad_flags_are_clean_errors():
+    result = run("serve", "--config", "examples/demo.yaml", "--port", "99999")
+    assert result.returncode == 2
+    assert "--port: Input should be less than or equal to 65535" in result.stderr
+    assert "Traceback" not in result.stderr

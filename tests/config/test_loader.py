@@ -162,3 +162,23 @@ def test_config_path_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("GATEHOUSE_CONFIG", str(other))
     assert list(load_config().models) == ["other"]
     assert list(load_config(tmp_path / "gatehouse.yaml").models) == ["chat"]
+
+
+def test_malformed_references_are_errors():
+    text = MINIMAL.replace("kind: openai", 'kind: openai\n    api_key: "${UNTERMINATED"')
+    [issue] = issues(text)
+    assert issue.startswith("g.yaml:4: providers.local.api_key: malformed ${…} reference")
+
+
+def test_a_missing_variable_is_reported_once():
+    text = MINIMAL + "server:\n  port: ${GW_PORT}\n"
+    assert issues(text) == [
+        "g.yaml:11: server.port: environment variable GW_PORT is not set "
+        "(set it, or write ${GW_PORT:-default})"
+    ]
+
+
+def test_defaults_cannot_change_the_protocol():
+    text = MINIMAL.replace("        model: m", "        model: m\n        defaults: {stream: true}")
+    [issue] = issues(text)
+    assert "models.chat.deployments[0].defaults: stream cannot be a default" in issue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -184,3 +185,45 @@ def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
+
+
+def test_workers_refuse_a_port_another_server_uses(tmp_path, upstream_proc):
+    port = free_port()
+    first = start_serve(write_config(tmp_path, upstream_proc), port)
+    try:
+        second = gatehouse_cli(
+            "serve",
+            "--config",
+            str(tmp_path / "gatehouse.yaml"),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        )
+        assert second.wait(15) == 1
+        assert "address already in use" in second.stderr.read()
+    finally:
+        first.terminate()
+        first.wait(10)
+
+
+def test_a_stream_cut_by_the_grace_period_ends_with_an_error_event(tmp_path, upstream_proc):
+    port = free_port()
+    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5), port)
+    with httpx.stream(
+        "POST",
+        f"http://127.0.0.1:{port}/v1/chat/completions",
+        json={"model": "chat", "messages": [{"role": "user", "content": "x"}], "stream": True},
+        headers={"x-mock-tokens": "100", "x-mock-tokens-per-s": "10"},
+        timeout=30,
+    ) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data: ")
+        proc.send_signal(signal.SIGTERM)
+        rest = []
+        with contextlib.suppress(httpx.HTTPError):
+            rest.extend(lines)
+    events = [line for line in rest if line.startswith("data: ")]
+    assert '"code":"shutdown"' in events[-1]
+    assert "data: [DONE]" not in events
+    assert proc.wait(15) == 0

@@ -369,3 +369,38 @@ def test_health_checks_close_half_open_breakers_only(start_gateway, upstreams, l
     up.close()
     assert loop_thread.run(gateway.health.check(dep)) is False
     assert dep.breaker.snapshot()["consecutive_failures"] == 1
+
+
+def test_error_responses_carry_the_route(start_gateway, upstreams, http):
+    a, b = upstreams(error_rate=1.0, error_kind="500"), upstreams(error_rate=1.0, error_kind="500")
+    gw = start_gateway(two_deployments(a, b))
+    r = post(http, gw)
+    assert r.status_code == 502
+    route = r.headers["x-gatehouse-route"]
+    assert route.startswith("chat=a/m (error: upstream_http_error), chat=b/m (error: ")
+
+
+def test_round_robin_keeps_rotating_with_hedges(start_gateway, upstreams, http):
+    good, slow = upstreams(), upstreams(latency_ms=2000)
+    cfg = two_deployments(good, slow, strategy="round-robin", hedge={"after_ms": 150})
+    gw = start_gateway(cfg)
+    firsts = [post(http, gw).headers["x-gatehouse-route"].split(" ")[0] for _ in range(4)]
+    assert sorted(firsts) == ["chat=a/m", "chat=a/m", "chat=b/m", "chat=b/m"]
+
+
+def test_open_breakers_make_readyz_fail_and_set_retry_after(start_gateway, upstreams, http):
+    down = upstreams(error_rate=1.0, error_kind="500")
+    cfg = {
+        "server": {"port": 0},
+        "routing": {"breaker": {"consecutive_failures": 3, "cooldown_s": 30}},
+        "providers": {"a": provider(down)},
+        "models": {"chat": {"deployments": [{"provider": "a", "model": "m"}]}},
+    }
+    gw = start_gateway(cfg)
+    assert http.get(gw.base + "/readyz").status_code == 200
+    post(http, gw)  # three attempts, three failures: the breaker opens
+    r = post(http, gw)
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "no_healthy_deployment"
+    assert 25 <= int(r.headers["retry-after"]) <= 30
+    assert http.get(gw.base + "/readyz").status_code == 503

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from gatehouse.api.admin import AdminRoutes
 from gatehouse.api.errors import MAX_BODY_BYTES, edge_middleware
+from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.api.v1 import OpenAIRoutes
 from gatehouse.errors import Overloaded
 from gatehouse.pipeline import Gateway
@@ -18,7 +19,9 @@ def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application
     max_body = gateway.config.server.max_body_bytes
     app = web.Application(client_max_size=max_body, middlewares=[edge_middleware])
     app[MAX_BODY_BYTES] = max_body
-    OpenAIRoutes(gateway).register(app)
+    routes = OpenAIRoutes(gateway)
+    routes.register(app)
+    app[LIVE_STREAMS] = routes.live
     AdminRoutes(gateway, admin_key).register(app)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -27,7 +30,16 @@ def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application
     async def readyz(request: web.Request) -> web.Response:
         if not gateway.ready:
             raise Overloaded("not ready: starting or shutting down", code="not_ready")
-        usable = sum(len(r.deployments) for r in gateway.routes.values())
+        usable = sum(
+            1
+            for r in gateway.routes.values()
+            for d in r.deployments
+            if d.breaker is None or d.breaker.state != "open"
+        )
+        if not usable:
+            raise Overloaded(
+                "not ready: every deployment's circuit breaker is open", code="not_ready"
+            )
         body = {"status": "ready", "models": len(gateway.routes), "deployments": usable}
         return web.Response(body=orjson.dumps(body), content_type="application/json")
 

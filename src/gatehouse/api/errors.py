@@ -23,6 +23,7 @@ log = logging.getLogger("gatehouse.api")
 
 _random_bits = random.Random().getrandbits
 REQUEST_ID = "x-request-id"
+ROUTE = "x-gatehouse-route"
 #: Replaces aiohttp's default, which would tell every client our exact stack versions.
 SERVER = "gatehouse"
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
@@ -34,6 +35,8 @@ def error_response(err: GatehouseError, request_id: str) -> web.Response:
     headers = err.headers()
     headers[REQUEST_ID] = request_id
     headers["server"] = SERVER
+    if err.route:
+        headers[ROUTE] = err.route
     return web.Response(
         body=err.to_json(), status=err.http_status, content_type="application/json", headers=headers
     )

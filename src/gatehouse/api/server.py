@@ -18,9 +18,10 @@ from aiohttp import web
 
 from gatehouse import __version__, logs
 from gatehouse.api.app import build_app
+from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
 from gatehouse.pipeline import Gateway
-from gatehouse.supervisor import run_async, run_workers
+from gatehouse.supervisor import port_is_free, run_async, run_workers
 
 log = logging.getLogger("gatehouse.server")
 
@@ -63,7 +64,15 @@ class Server:
     async def stop(self) -> None:
         self.gateway.ready = False
         if self._runner is not None:
-            await self._runner.cleanup()
+            # Just before the grace period ends and connections are closed, end the
+            # streams still running with an error event while they can still get it.
+            live = self._runner.app[LIVE_STREAMS]
+            grace = self.config.server.shutdown_grace_s
+            cut = asyncio.get_running_loop().call_later(max(0.0, grace - 0.2), live.cut_all)
+            try:
+                await self._runner.cleanup()
+            finally:
+                cut.cancel()
             self._runner = None
         await self.gateway.close()
 
@@ -85,8 +94,12 @@ def serve_forever(config: Config) -> int:
     """Serve until SIGTERM/SIGINT, in ``server.workers`` processes; return the exit code."""
     logs.configure(config.logging.level, config.logging.format)
     workers = config.server.workers
+    host, port = config.server.host, config.server.port
     if workers > 1:
-        log.info("starting %d workers on %s:%d", workers, config.server.host, config.server.port)
+        if not port_is_free(host, port):
+            log.error("cannot listen on %s:%d: address already in use", host, port)
+            return 1
+        log.info("starting %d workers on %s:%d", workers, host, port)
     return run_workers(_worker_main, (config, workers > 1), workers, config.server.shutdown_grace_s)
 
 

@@ -7,6 +7,7 @@ forwarded untouched; the upstream's response bytes are returned untouched.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -16,14 +17,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, SERVER
-from gatehouse.errors import GatehouseError, InvalidRequest, NotFound
+from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, ROUTE, SERVER
+from gatehouse.api.streams import LiveStreams
+from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
 from gatehouse.pipeline import Exchange, Gateway
 from gatehouse.providers import Operation
 
 log = logging.getLogger("gatehouse.api")
 
-ROUTE = "x-gatehouse-route"
 SERVED_BY = "x-gatehouse-model"
 _JSON = "application/json"
 
@@ -31,6 +32,7 @@ _JSON = "application/json"
 class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.live = LiveStreams()
         created = int(gateway.started_at)
         models = [
             {"id": name, "object": "model", "created": created, "owned_by": "gatehouse"}
@@ -69,7 +71,12 @@ class OpenAIRoutes:
             stream=body.get("stream") is True,
             headers=request.headers,
         )
-        await self.gateway.handle(exchange)
+        try:
+            await self.gateway.handle(exchange)
+        except GatehouseError as err:
+            if exchange.attempts:
+                err.route = _route_header(exchange)
+            raise
         headers = {
             "server": SERVER,
             REQUEST_ID: exchange.request_id,
@@ -79,11 +86,11 @@ class OpenAIRoutes:
         if exchange.events is None:
             headers["content-type"] = _JSON
             return web.Response(body=exchange.response_body, headers=headers)
-        return await _relay_stream(request, exchange, headers)
+        return await _relay_stream(request, exchange, headers, self.live)
 
 
 async def _relay_stream(
-    request: web.Request, exchange: Exchange, headers: dict[str, str]
+    request: web.Request, exchange: Exchange, headers: dict[str, str], live: LiveStreams
 ) -> web.StreamResponse:
     """Write the SSE blocks as they come; a failure mid-stream becomes an error event."""
     assert exchange.events is not None
@@ -92,6 +99,9 @@ async def _relay_stream(
     headers["x-accel-buffering"] = "no"
     response = web.StreamResponse(headers=headers)
     events = exchange.events
+    task = asyncio.current_task()
+    assert task is not None
+    live.add(task)
     try:
         # The first block is already buffered; taking it first starts the iterator, so
         # closing it below always runs its clean-up (a never-started generator's
@@ -112,7 +122,17 @@ async def _relay_stream(
     except ConnectionError:
         log.info("client went away mid-stream; upstream call aborted")
         return response
+    except asyncio.CancelledError:
+        if not (live.was_cut(task) and response.prepared):
+            raise  # the client went away
+        # The shutdown grace period ran out: the client is still there and must not
+        # mistake the cut for a clean end.
+        task.uncancel()
+        stop = Overloaded("the gateway shut down before the stream finished", code="shutdown")
+        with contextlib.suppress(ConnectionError):
+            await response.write(b"data: " + stop.to_json() + b"\n\n")
     finally:
+        live.discard(task)
         await events.aclose()
         exchange.done = exchange.done or time.perf_counter()
     with contextlib.suppress(ConnectionError):
@@ -155,8 +175,10 @@ def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
         raise InvalidRequest("embeddings cannot be streamed", param="stream", code="invalid_type")
     field, what = _REQUIRED[operation]
     value = body.get(field)
-    if value is None or (field == "messages" and (not isinstance(value, list) or not value)):
+    if value is None or (field == "messages" and isinstance(value, list) and not value):
         raise InvalidRequest(f"'{field}' is required: {what}", param=field, code="missing_field")
+    if field == "messages" and not isinstance(value, list):
+        raise InvalidRequest(f"'{field}' must be {what}", param=field, code="invalid_type")
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise InvalidRequest(

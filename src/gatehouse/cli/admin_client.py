@@ -22,11 +22,17 @@ def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
     if not key:
         err.print("set GATEHOUSE_ADMIN_KEY to the gateway's admin key")
         raise typer.Exit(1)
-    full = url.rstrip("/") + path
+    base = url.rstrip("/")
+    if base.endswith("/v1"):  # the base URL clients use; the admin API is beside it
+        base = base[:-3]
+    if not base.startswith(("http://", "https://")):
+        err.print(f"--url must be an http:// or https:// URL, got {url!r}", markup=False)
+        raise typer.Exit(2)
+    full = base + path
     if query:
         full += "?" + urllib.parse.urlencode(query)
-    request = urllib.request.Request(full, headers={"Authorization": f"Bearer {key}"})
     try:
+        request = urllib.request.Request(full, headers={"Authorization": f"Bearer {key}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
@@ -36,6 +42,6 @@ def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
             message = exc.reason
         err.print(f"{full}: HTTP {exc.code}: {message}", markup=False)
         raise typer.Exit(1) from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         err.print(f"cannot reach {full}: {exc}", markup=False)
         raise typer.Exit(1) from None

@@ -77,9 +77,17 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Override server.workers.")] = None,
 ) -> None:
     """Run the gateway."""
+    from pydantic import ValidationError
+
     from gatehouse.api.server import serve_forever, with_overrides
 
-    cfg = with_overrides(load_or_exit(config), host=host, port=port, workers=workers)
+    try:
+        cfg = with_overrides(load_or_exit(config), host=host, port=port, workers=workers)
+    except ValidationError as exc:
+        for error in exc.errors():
+            flag = "--" + "-".join(str(p) for p in error["loc"])
+            err.print(f"{flag}: {error['msg']}", markup=False)
+        raise typer.Exit(2) from None
     if cfg.server.workers > 1 and cfg.server.port == 0:
         err.print("--workers > 1 needs a fixed --port (workers share it with SO_REUSEPORT)")
         raise typer.Exit(2)
@@ -165,9 +173,9 @@ def config_validate(
 @config_app.command("schema")
 def config_schema() -> None:
     """Print the JSON Schema of the config file (for editor completion)."""
-    schema = Config.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Gatehouse configuration"
+    from gatehouse.config.schema import json_schema
+
+    schema = json_schema()
     sys.stdout.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 

@@ -90,12 +90,16 @@ def parse_config(text: str, file: str, env: Mapping[str, str]) -> Config:
     issues: list[ConfigIssue] = []
     _index_lines(node, (), lines, issues, file)
     data = _interpolate(data, (), env, lines, issues, file)
+    # A key whose reference already failed is not reported again for its empty value.
+    reported = {issue.path for issue in issues}
 
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
+            if _dotted(loc) in reported:
+                continue
             issues.append(
                 ConfigIssue(file, _line_for(loc, lines), _dotted(loc), _reason(err, loc, data))
             )
@@ -163,6 +167,18 @@ def _interpolate(
         )
         return ""
 
+    leftover = _REF.sub("", value)
+    if "${" in leftover:
+        issues.append(
+            ConfigIssue(
+                file,
+                _line_for(path, lines),
+                _dotted(path),
+                "malformed ${…} reference: write ${NAME} or ${NAME:-default} "
+                "(NAME: letters, digits, _), or $${ for a literal ${",
+            )
+        )
+        return value
     result = _REF.sub(substitute, value)
     # A value that is exactly one reference may stand for a number or a boolean.
     if result != value and _REF.fullmatch(value):

@@ -141,6 +141,18 @@ class DeploymentConfig(_Strict):
         None, ge=1, description="Calls in flight to it per worker; beyond it, others are used."
     )
 
+    @field_validator("defaults")
+    @classmethod
+    def _no_protocol_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(
+            set(v) & {"model", "stream", "stream_options", "messages", "prompt", "input"}
+        )
+        if reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} cannot be a default: the client's request decides it"
+            )
+        return v
+
 
 class ModelConfig(_Strict):
     deployments: list[DeploymentConfig] = Field(
@@ -204,3 +216,29 @@ def reference_errors(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
                 continue
             errors.append((("models", model_name, "fallbacks", i), reason))
     return errors
+
+
+_REFERENCE = {"type": "string", "pattern": "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the file as written: any scalar may be a ${VAR} reference."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Gatehouse configuration"
+    _allow_references(schema)
+    return schema
+
+
+def _allow_references(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number", "boolean"):
+            kept = ("title", "description", "default")
+            typed = {k: node.pop(k) for k in list(node) if k not in kept}
+            node["anyOf"] = [typed, dict(_REFERENCE)]
+            return  # the new branches need no further rewriting
+        for value in node.values():
+            _allow_references(value)
+    elif isinstance(node, list):
+        for item in node:
+            _allow_references(item)

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import random
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -382,4 +383,8 @@ def run_mock_process(settings: MockSettings, host: str, port: int, reuse_port: b
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    run_async(main())
+    try:
+        run_async(main())
+    except OSError as exc:
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -109,10 +109,13 @@ class Router:
     ) -> None:
         tried: dict[Deployment, GatehouseError] = {}  # each tried one and its last error
         last_failure: str | None = "server_error"
+        # One draw of the strategy per call: retries and hedges walk down the same
+        # order, so a rotating strategy still rotates call by call.
+        order = route.strategy.order(route.deployments)
         for n in range(route.retry.attempts):
             if n and time.monotonic() >= deadline:
                 raise _NextModel("timeout")
-            dep = self.pick(route, tried, exchange.tags)
+            dep = self.pick(route, tried, exchange.tags, order)
             if dep is None:
                 # Nothing callable (breakers open, limits reached, no such tags): a
                 # fallback may still serve.
@@ -130,7 +133,9 @@ class Router:
                 if route.hedge_after_s is None:
                     opened = await self._open(exchange, route, dep)
                 else:
-                    opened = await self._hedged(exchange, route, dep, tried, route.hedge_after_s)
+                    opened = await self._hedged(
+                        exchange, route, dep, tried, route.hedge_after_s, order
+                    )
             except GatehouseError as err:
                 failed = _Failed([(dep, err)])
             except _Failed as hedge_failed:
@@ -161,9 +166,11 @@ class Router:
         route: ModelRoute,
         tried: Container[Deployment] = (),
         tags: frozenset[str] = frozenset(),
+        order: list[Deployment] | None = None,
     ) -> Deployment | None:
         """The best deployment to call now, or None when none may be called."""
-        order = route.strategy.order(route.deployments)
+        if order is None:
+            order = route.strategy.order(route.deployments)
         for dep in order:
             if dep not in tried and _callable(dep, tags):
                 return dep
@@ -195,6 +202,7 @@ class Router:
         dep: Deployment,
         tried: Container[Deployment],
         after_s: float,
+        order: list[Deployment],
     ) -> Opened:
         """Race a second deployment when the first is slow to start answering."""
         racers: dict[asyncio.Future[Opened], Deployment] = {}
@@ -202,7 +210,7 @@ class Router:
         try:
             done, _ = await asyncio.wait(racers, timeout=after_s)
             if not done:
-                other = self.pick(route, _Plus(tried, dep), exchange.tags)
+                other = self.pick(route, _Plus(tried, dep), exchange.tags, order)
                 if other is dep:
                     release(dep)  # the only one left is the one already racing
                 elif other is not None:
@@ -333,9 +341,15 @@ def no_deployment_error(route: ModelRoute, tags: frozenset[str]) -> GatehouseErr
             f"no deployment of model '{route.name}' has the tags {wanted}",
             code="no_matching_deployment",
         )
+    waits = [
+        float(wait)
+        for d in route.deployments
+        if d.breaker is not None
+        and isinstance(wait := d.breaker.snapshot().get("half_open_in_s"), int | float)
+    ]
     return Overloaded(
         f"no deployment of model '{route.name}' can take a call now "
         "(circuit breakers open or in-flight limits reached)",
         code="no_healthy_deployment",
-        retry_after=1,
+        retry_after=max(1.0, min(waits)) if waits else 1,
     )
