@@ -24,7 +24,8 @@ lint: $(STAMP_DEV)
 bench: $(STAMP_DEV)           ## gateway overhead vs direct vs bare proxy (see bench/README.md)
 	$(BIN)/python bench/run.py
 
-lock:                         ## re-resolve the lock files (needs uv in .venv)
+lock: | $(BIN)/python          ## re-resolve the lock files (maintainers: fetches uv)
+	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --universal \
 		--python-version 3.11 --generate-hashes -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra dev --universal \
