@@ -137,20 +137,6 @@ def test_two_workers_share_the_port(tmp_path, upstream_proc):
     assert proc.wait(15) == 0
 
 
-def test_port_in_use_is_a_clear_error(tmp_path, upstream_proc):
-    port = free_port()
-    first = start_serve(write_config(tmp_path, upstream_proc), port)
-    try:
-        second = gatehouse_cli(
-            "serve", "--config", str(tmp_path / "gatehouse.yaml"), "--port", str(port)
-        )
-        assert second.wait(15) != 0
-        assert "cannot listen on 127.0.0.1:" in second.stderr.read()
-    finally:
-        first.terminate()
-        first.wait(10)
-
-
 def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc):
     port = free_port()
     cfg = config_for(upstream_proc + "/v1")
@@ -187,21 +173,19 @@ def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc
         assert proc.wait(15) == 0
 
 
-def test_workers_refuse_a_port_another_server_uses(tmp_path, upstream_proc):
+@pytest.mark.parametrize("extra", [(), ("--workers", "2")], ids=["one", "workers"])
+def test_a_port_in_use_is_a_clear_error(tmp_path, upstream_proc, extra):
+    # With workers too: SO_REUSEPORT must not let a second server share the port.
     port = free_port()
     first = start_serve(write_config(tmp_path, upstream_proc), port)
     try:
         second = gatehouse_cli(
-            "serve",
-            "--config",
-            str(tmp_path / "gatehouse.yaml"),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
+            "serve", "--config", str(tmp_path / "gatehouse.yaml"), "--port", str(port), *extra
         )
         assert second.wait(15) == 1
-        assert "address already in use" in second.stderr.read()
+        err = second.stderr.read()
+        assert "cannot listen on 127.0.0.1:" in err
+        assert "address already in use" in err
     finally:
         first.terminate()
         first.wait(10)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from typing import Any
 
 import orjson
@@ -134,7 +133,6 @@ async def _relay_stream(
     finally:
         live.discard(task)
         await events.aclose()
-        exchange.done = exchange.done or time.perf_counter()
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
