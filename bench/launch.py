@@ -10,7 +10,7 @@ from procs import Server, ServerError, Servers, free_port
 
 BENCH = Path(__file__).resolve().parent
 LITELLM = BENCH / ".litellm-venv" / "bin" / "litellm"
-PROXIES = ("gatehouse", "floor", "litellm")
+PROXIES = ("gatehouse", "gatehouse-norec", "floor", "litellm")
 
 
 def start_upstream(servers: Servers, args: argparse.Namespace) -> Server:
@@ -27,8 +27,8 @@ def start_proxy(
     name: str, servers: Servers, upstream: Server, workers: int, state: Path, config: Path
 ) -> Server:
     """Start one proxy path with ``workers`` worker processes; ``state`` is a scratch dir."""
-    if name == "gatehouse":
-        return _gateway(servers, upstream, workers, state, config)
+    if name in ("gatehouse", "gatehouse-norec"):
+        return _gateway(servers, upstream, workers, state, config, recording=name == "gatehouse")
     if name == "floor":
         return _floor(servers, upstream, workers)
     if name == "litellm":
@@ -36,14 +36,20 @@ def start_proxy(
     raise ValueError(f"unknown path {name!r} (known: {', '.join(PROXIES)})")
 
 
-def _gateway(servers: Servers, upstream: Server, workers: int, state: Path, config: Path) -> Server:
+def _gateway(
+    servers: Servers, upstream: Server, workers: int, state: Path, config: Path, recording: bool
+) -> Server:
     port = free_port()
     argv = [
         *(sys.executable, "-m", "gatehouse", "serve", "--config", str(config)),
         *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
     ]
-    env = {"BENCH_UPSTREAM_PORT": str(upstream.port), "BENCH_STATE_DIR": str(state)}
-    name = f"gatehouse-w{workers}"
+    env = {
+        "BENCH_UPSTREAM_PORT": str(upstream.port),
+        "BENCH_STATE_DIR": str(state),
+        "BENCH_RECORDING": "true" if recording else "false",
+    }
+    name = f"gatehouse{'' if recording else '-norec'}-w{workers}"
     return servers.start(
         name, argv, port, workers=workers, ready_path="/readyz", env=env, cwd=state
     )

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -21,6 +22,8 @@ import yaml
 from gatehouse.api.server import Server
 from gatehouse.config import parse_config
 from gatehouse.providers.simulated import MockSettings, SimulatedUpstream
+
+pytest_plugins = ["tests.services"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key"
@@ -105,8 +108,11 @@ def mock_upstream(loop_thread: LoopThread) -> Iterator[MockServer]:
 
 def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
     """A minimal gateway config dict pointing one model at the upstream."""
+    # Each gateway records into its own SQLite file, never into the working directory.
+    store = Path(tempfile.mkdtemp(prefix="gatehouse-test-")) / "gatehouse.db"
     cfg: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "shutdown_grace_s": 5},
+        "store": {"url": f"sqlite:///{store}"},
         "providers": {
             "local": {
                 "kind": "openai",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 
@@ -43,6 +44,22 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+WORKER_INDEX_ENV = "GATEHOUSE_WORKER_INDEX"
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run_workers(
     target: Callable[..., None], args: tuple[Any, ...], workers: int, grace_s: float
 ) -> int:
@@ -52,8 +69,11 @@ def run_workers(
         return 0
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=target, args=args, name=f"worker-{i}") for i in range(workers)]
-    for proc in procs:
-        proc.start()
+    for i, proc in enumerate(procs):
+        # A spawned child takes the environment as it is at start(): its index and the
+        # setup's shared directories (e.g. for metrics) reach it that way.
+        with _env(WORKER_INDEX_ENV, str(i)):
+            proc.start()
 
     stopping = False
 

@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 
 from gatehouse import __version__
+from gatehouse.api.requestlog import RequestLogRoutes
 from gatehouse.errors import AuthenticationFailed, NotFound, PermissionDenied
 from gatehouse.pipeline import Gateway
 from gatehouse.routing import Deployment
@@ -32,6 +33,7 @@ class AdminRoutes:
         app.router.add_get("/admin/api/status", self.status)
         app.router.add_get("/admin/api/deployments", self.deployments)
         app.router.add_get("/admin/api/route/explain", self.explain)
+        RequestLogRoutes(self.gateway, self.check).register(app)
 
     def check(self, request: web.Request) -> None:
         if self._key is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from aiohttp import web
 
@@ -11,6 +13,7 @@ from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.api.v1 import OpenAIRoutes
 from gatehouse.errors import Overloaded
 from gatehouse.pipeline import Gateway
+from gatehouse.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 _OK = orjson.dumps({"status": "ok"})
 
@@ -42,6 +45,17 @@ def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application
             )
         body = {"status": "ready", "models": len(gateway.routes), "deployments": usable}
         return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    metrics = gateway.telemetry.metrics
+    if metrics is not None:
+
+        async def metrics_page(request: web.Request) -> web.Response:
+            # Rendering merges the other workers' snapshot files: off the loop.
+            loop = asyncio.get_running_loop()
+            body = await loop.run_in_executor(None, metrics.render)
+            return web.Response(body=body, headers={"content-type": METRICS_CONTENT_TYPE})
+
+        app.router.add_get("/metrics", metrics_page)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

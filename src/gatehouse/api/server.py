@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import socket
+import tempfile
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +24,7 @@ from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
 from gatehouse.pipeline import Gateway
 from gatehouse.supervisor import port_is_free, run_async, run_workers
+from gatehouse.telemetry.metrics import METRICS_DIR_ENV
 
 log = logging.getLogger("gatehouse.server")
 
@@ -100,7 +103,18 @@ def serve_forever(config: Config) -> int:
             log.error("cannot listen on %s:%d: address already in use", host, port)
             return 1
         log.info("starting %d workers on %s:%d", workers, host, port)
-    return run_workers(_worker_main, (config, workers > 1), workers, config.server.shutdown_grace_s)
+    if workers == 1:
+        return run_workers(_worker_main, (config, False), 1, config.server.shutdown_grace_s)
+    # Each worker writes its metrics there; a scrape of any worker merges them all. A
+    # fresh directory per run: totals of an earlier run must not be added in.
+    with tempfile.TemporaryDirectory(prefix="gatehouse-metrics-") as metrics_dir:
+        os.environ[METRICS_DIR_ENV] = metrics_dir
+        try:
+            return run_workers(
+                _worker_main, (config, True), workers, config.server.shutdown_grace_s
+            )
+        finally:
+            os.environ.pop(METRICS_DIR_ENV, None)
 
 
 def _worker_main(config: Config, reuse_port: bool) -> None:

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from gatehouse.api.context import start_trace
 from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, ROUTE, SERVER
 from gatehouse.api.streams import LiveStreams
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
@@ -25,6 +27,10 @@ from gatehouse.providers import Operation
 log = logging.getLogger("gatehouse.api")
 
 SERVED_BY = "x-gatehouse-model"
+TRACE_ID = "x-gatehouse-trace-id"
+#: The status recorded for a call whose client went away before its answer (nginx's).
+CLIENT_CLOSED = 499
+_NO_BODY: dict[str, Any] = {}
 _JSON = "application/json"
 
 
@@ -32,6 +38,9 @@ class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.live = LiveStreams()
+        self.keep_bodies = gateway.config.recording.bodies == "full"
+        spans = gateway.telemetry.spans
+        self._sample = spans.sample if spans.enabled else None
         created = int(gateway.started_at)
         models = [
             {"id": name, "object": "model", "created": created, "owned_by": "gatehouse"}
@@ -61,26 +70,57 @@ class OpenAIRoutes:
         return web.Response(body=body, content_type=_JSON)
 
     async def _serve(self, operation: Operation, request: web.Request) -> web.StreamResponse:
-        body = parse_body(await request.read(), operation)
         exchange = Exchange(
             request_id=request[REQUEST_ID_KEY],
             operation=operation,
-            body=body,
-            model=body["model"],
-            stream=body.get("stream") is True,
+            body=_NO_BODY,
+            model="",
             headers=request.headers,
         )
+        gateway = self.gateway
+        in_flight = gateway.telemetry.in_flight
+        in_flight.value += 1
         try:
-            await self.gateway.handle(exchange)
+            return await self._answer(exchange, request)
         except GatehouseError as err:
+            exchange.error, exchange.status = err, err.http_status
             if exchange.attempts:
                 err.route = _route_header(exchange)
             raise
+        except asyncio.CancelledError:
+            exchange.status = CLIENT_CLOSED
+            raise
+        except Exception as exc:
+            exchange.error, exchange.status = exc, 500
+            raise
+        finally:
+            in_flight.value -= 1
+            if exchange.done is None:
+                exchange.done = time.perf_counter()
+            gateway.record(exchange)
+
+    async def _answer(self, exchange: Exchange, request: web.Request) -> web.StreamResponse:
+        start_trace(exchange, request.headers, self._sample)
+        raw = await request.read()
+        try:
+            body = parse_body(raw, exchange.operation)
+        except InvalidRequest:
+            exchange.model = _model_named(raw)  # so the refusal is counted under it
+            raise
+        exchange.body = body
+        exchange.model = body["model"]
+        exchange.stream = body.get("stream") is True
+        if self.keep_bodies:
+            exchange.raw_body = raw
+            if exchange.stream:
+                exchange.captured = []
+        await self.gateway.handle(exchange)
         headers = {
             "server": SERVER,
             REQUEST_ID: exchange.request_id,
             ROUTE: _route_header(exchange),
             SERVED_BY: exchange.served_model or exchange.model,
+            TRACE_ID: exchange.trace_id,
         }
         if exchange.events is None:
             headers["content-type"] = _JSON
@@ -114,12 +154,14 @@ async def _relay_stream(
         if not response.prepared:
             raise
         # Sent as its own event, and no [DONE]: the client can tell a failed stream
-        # from a finished one.
+        # from a finished one. The record keeps the error's status.
         log.warning("stream failed after it started: %s", err.message)
+        exchange.error, exchange.status = err, err.http_status
         with contextlib.suppress(ConnectionError):
             await response.write(b"data: " + err.to_json() + b"\n\n")
     except ConnectionError:
         log.info("client went away mid-stream; upstream call aborted")
+        exchange.status = CLIENT_CLOSED
         return response
     except asyncio.CancelledError:
         if not (live.was_cut(task) and response.prepared):
@@ -128,6 +170,7 @@ async def _relay_stream(
         # mistake the cut for a clean end.
         task.uncancel()
         stop = Overloaded("the gateway shut down before the stream finished", code="shutdown")
+        exchange.error, exchange.status = stop, stop.http_status
         with contextlib.suppress(ConnectionError):
             await response.write(b"data: " + stop.to_json() + b"\n\n")
     finally:
@@ -147,6 +190,15 @@ _REQUIRED: dict[str, tuple[str, str]] = {
     "completions": ("prompt", "a prompt"),
     "embeddings": ("input", "an input"),
 }
+
+
+def _model_named(raw: bytes) -> str:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    model = body.get("model") if isinstance(body, dict) else None
+    return model[:256] if isinstance(model, str) else ""
 
 
 def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:

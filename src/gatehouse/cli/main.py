@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 
 from gatehouse import __version__
+from gatehouse.cli.db import db_app
+from gatehouse.cli.observe import logs_app, stats
 from gatehouse.config import Config, ConfigError, load_config
 
 app = typer.Typer(
@@ -24,6 +26,9 @@ config_app = typer.Typer(help="Check and describe configuration files.", no_args
 app.add_typer(config_app, name="config")
 route_app = typer.Typer(help="Inspect routing decisions.", no_args_is_help=True)
 app.add_typer(route_app, name="route")
+app.add_typer(logs_app, name="logs")
+app.add_typer(db_app, name="db")
+app.command("stats")(stats)
 
 UrlOption = Annotated[
     str, typer.Option("--url", help="The gateway's base URL.", envvar="GATEHOUSE_URL")

@@ -1,6 +1,7 @@
 """Configuration as code: the YAML schema, its loading and its validation."""
 
 from gatehouse.config.loader import ConfigError, ConfigIssue, load_config, parse_config
+from gatehouse.config.routing import PriceConfig
 from gatehouse.config.schema import (
     Config,
     DeploymentConfig,
@@ -9,6 +10,7 @@ from gatehouse.config.schema import (
     ProviderConfig,
     ServerConfig,
 )
+from gatehouse.config.telemetry import MetricsConfig, RecordingConfig, StoreConfig, TracingConfig
 
 __all__ = [
     "Config",
@@ -16,9 +18,14 @@ __all__ = [
     "ConfigIssue",
     "DeploymentConfig",
     "LoggingConfig",
+    "MetricsConfig",
     "ModelConfig",
+    "PriceConfig",
     "ProviderConfig",
+    "RecordingConfig",
     "ServerConfig",
+    "StoreConfig",
+    "TracingConfig",
     "load_config",
     "parse_config",
 ]

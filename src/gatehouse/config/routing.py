@@ -43,8 +43,16 @@ class TimeoutsConfig(_Strict):
 
 
 class PriceConfig(_Strict):
+    """USD per 1M tokens. A self-hosted deployment can set what its compute costs."""
+
     input: float = Field(ge=0, description="USD per 1M input tokens.")
     output: float = Field(ge=0, description="USD per 1M output tokens.")
+    cached_input: float | None = Field(
+        None, ge=0, description="USD per 1M cached input tokens (default: the input price)."
+    )
+    reasoning: float | None = Field(
+        None, ge=0, description="USD per 1M reasoning tokens (default: the output price)."
+    )
 
 
 class RetryConfig(_Strict):

@@ -27,6 +27,12 @@ from gatehouse.config.routing import (
     StrategyName,
     TimeoutsConfig,
 )
+from gatehouse.config.telemetry import (
+    MetricsConfig,
+    RecordingConfig,
+    StoreConfig,
+    TracingConfig,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 
@@ -51,17 +57,6 @@ class ServerConfig(_Strict):
         ge=0,
         description="On SIGTERM/SIGINT, how long in-flight requests and streams may finish.",
     )
-
-
-class StoreConfig(_Strict):
-    url: str = Field("sqlite:///gatehouse.db", description="sqlite:///PATH or postgresql://…")
-
-    @field_validator("url")
-    @classmethod
-    def _known_scheme(cls, v: str) -> str:
-        if not v.startswith(("sqlite://", "postgresql://", "postgresql+")):
-            raise ValueError("must start with sqlite:// or postgresql://")
-        return v
 
 
 class LoggingConfig(_Strict):
@@ -129,7 +124,19 @@ class DeploymentConfig(_Strict):
         description="Overrides of the provider's timeouts for this deployment.",
     )
     price: PriceConfig | None = Field(
-        None, description="USD per 1M tokens, for the lowest-cost strategy."
+        None,
+        description="USD per 1M tokens: the cost of its calls and the lowest-cost strategy's "
+        "input. Unset: the shipped price table's entry for `model`, if any.",
+    )
+    stream_usage: bool = Field(
+        True,
+        description="Ask the upstream for usage on streams (stream_options.include_usage); "
+        "the usage chunk is removed from the client's stream unless it asked for it.",
+    )
+    metrics_url: str | None = Field(
+        None,
+        description="The deployment's own Prometheus endpoint (vLLM, TGI), scraped for "
+        "queue length, running requests and KV-cache use.",
     )
     tags: list[str] = Field(
         default_factory=list,
@@ -175,12 +182,17 @@ class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
     routing: RoutingConfig = Field(default_factory=RoutingConfig)  # type: ignore[arg-type]
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)  # type: ignore[arg-type]
+    tracing: TracingConfig = Field(default_factory=TracingConfig)  # type: ignore[arg-type]
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
     providers: dict[str, ProviderConfig] = Field(min_length=1, description="Upstreams by name.")
     models: dict[str, ModelConfig] = Field(
         min_length=1, description="Public model names clients ask for."
     )
 
-    @field_validator("server", "store", "logging", "routing", mode="before")
+    @field_validator(
+        "server", "store", "logging", "routing", "recording", "tracing", "metrics", mode="before"
+    )
     @classmethod
     def _empty_section_means_defaults(cls, v: Any) -> Any:
         return {} if v is None else v

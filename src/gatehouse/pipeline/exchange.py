@@ -29,6 +29,20 @@ class Exchange:
     headers: Mapping[str, str] | None = None  # the client's request headers
     tags: frozenset[str] = frozenset()  # deployment tags the client requires
     received: float = field(default_factory=time.perf_counter)
+    received_wall: float = field(default_factory=time.time)  # the same instant, epoch
+    # Trace context: the client's (from traceparent) or a new trace.
+    trace_id: str = ""
+    span_id: str = ""
+    parent_span_id: str | None = None
+    sampled: bool = True
+    tracestate: str | None = None
+    metadata: dict[str, str] | None = None  # x-gatehouse-metadata, checked at the edge
+    raw_body: bytes | None = None  # kept only under the `full` body policy
+    captured: list[bytes] | None = None  # a stream's blocks as sent, under `full`
+    status: int = 200  # the HTTP status the client got
+    strip_usage: bool = False  # usage was asked of the upstream, not by the client
+    cache_hit: bool = False
+    guard: Any = None  # guard verdicts
     route: ModelRoute | None = None
     deployment: Deployment | None = None  # the one that served the call
     served_model: str | None = None  # the public model that served it (a fallback's name)

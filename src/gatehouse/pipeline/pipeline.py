@@ -19,6 +19,7 @@ from gatehouse.providers import Provider, build_provider
 from gatehouse.routing import ModelRoute, Router, build_routes
 from gatehouse.routing.health import HealthChecks
 from gatehouse.routing.shedding import AdmissionControl
+from gatehouse.telemetry.hub import Telemetry
 
 Next = Callable[[Exchange], Awaitable[None]]
 
@@ -48,6 +49,9 @@ class Gateway:
                 routing.max_in_flight, routing.queue_size, routing.queue_timeout_s
             )
         self.health = HealthChecks(self.routes, routing.health_check)
+        self.telemetry = Telemetry(config, self.routes)
+        #: Hand a finished call to the recorder: ``gateway.record(exchange)``.
+        self.record = self.telemetry.record
         self.stages: list[Stage] = self.build_stages()
         handler: Next = _end
         for stage in reversed(self.stages):
@@ -68,6 +72,7 @@ class Gateway:
         return stages
 
     async def start(self) -> None:
+        await self.telemetry.start()
         for provider in self.providers.values():
             await provider.start()
         self.started_at = time.time()
@@ -79,3 +84,4 @@ class Gateway:
         await self.health.stop()
         for provider in self.providers.values():
             await provider.close()
+        await self.telemetry.close()

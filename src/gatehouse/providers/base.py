@@ -66,6 +66,19 @@ class Provider(abc.ABC):
                 out[k] = value
         return out or None
 
+    def outbound(self, headers: Headers, traceparent: str | None) -> dict[str, str] | None:
+        """The headers of one upstream call: the forwarded ones and the trace context."""
+        out = self.forwarded(headers)
+        if traceparent is None:
+            return out
+        if out is None:
+            out = {}
+        out["traceparent"] = traceparent
+        state = headers.get("tracestate") if headers else None
+        if state:
+            out["tracestate"] = state
+        return out
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open pooled connections; called once before the first request."""
 
@@ -86,11 +99,13 @@ class Provider(abc.ABC):
         body: dict[str, Any],
         headers: Headers = None,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
+        traceparent: str | None = None,
     ) -> Reply:
         """Send a non-streaming call and return the upstream's JSON.
 
         ``headers`` are the client's request headers; only those named in the
-        provider's ``forward_headers`` are passed on.
+        provider's ``forward_headers`` are passed on, plus the W3C trace context
+        (``traceparent``, and the client's ``tracestate``).
         """
 
     @abc.abstractmethod
@@ -100,6 +115,7 @@ class Provider(abc.ABC):
         body: dict[str, Any],
         headers: Headers = None,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
+        traceparent: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """Send a streaming call; yield blocks of complete SSE events.
 

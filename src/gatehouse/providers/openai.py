@@ -124,12 +124,13 @@ class OpenAIProvider(Provider):
         body: dict[str, Any],
         headers: Headers = None,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
+        traceparent: str | None = None,
     ) -> Reply:
         raw = await self._fetch(
             "POST",
             self._urls[operation],
             orjson.dumps(body),
-            self.forwarded(headers),
+            self.outbound(headers, traceparent),
             self._client_timeout(timeouts),
         )
         try:
@@ -149,8 +150,10 @@ class OpenAIProvider(Provider):
         body: dict[str, Any],
         headers: Headers = None,
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
+        traceparent: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
-        url, data, extra = self._urls[operation], orjson.dumps(body), self.forwarded(headers)
+        url, data = self._urls[operation], orjson.dumps(body)
+        extra = self.outbound(headers, traceparent)
         timeout = self._client_timeout(timeouts)
         loop = asyncio.get_running_loop()
         watch: _StallWatch | None = None

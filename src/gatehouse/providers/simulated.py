@@ -40,6 +40,7 @@ from gatehouse.providers import simulated_answers as answers
 
 FAULTS = ("400", "context", "500", "503", "429", "hang", "reset", "cut", "malformed")
 _REFUSALS = ("400", "context", "500", "503", "429", "hang", "reset", "malformed")
+KV_CACHE_PER_REQUEST = 0.01  # share of the simulated KV cache one running call holds
 
 
 @dataclass
@@ -104,6 +105,7 @@ class SimulatedUpstream:
         app.router.add_get("/mock/stats", self._stats)
         app.router.add_post("/mock/reset", self._reset)
         app.router.add_get("/healthz", self._health)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     # --- endpoints -------------------------------------------------------------
@@ -133,6 +135,26 @@ class SimulatedUpstream:
 
     async def _health(self, request: web.Request) -> web.Response:
         return _json({"status": "ok"})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        # vLLM's load gauges, so the gateway's deployment scraper can be tested against
+        # this server: running = calls in flight, nothing queues, and each running call
+        # holds KV_CACHE_PER_REQUEST of the cache.
+        running = self.stats.in_flight
+        kv = min(1.0, running * KV_CACHE_PER_REQUEST)
+        label = f'{{model_name="{self.settings.model_names[0]}"}}'
+        text = (
+            "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
+            "# TYPE vllm:num_requests_running gauge\n"
+            f"vllm:num_requests_running{label} {float(running)}\n"
+            "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
+            "# TYPE vllm:num_requests_waiting gauge\n"
+            f"vllm:num_requests_waiting{label} 0.0\n"
+            "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n"
+            "# TYPE vllm:kv_cache_usage_perc gauge\n"
+            f"vllm:kv_cache_usage_perc{label} {kv}\n"
+        )
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     # --- the common path -------------------------------------------------------
 

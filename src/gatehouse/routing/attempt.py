@@ -18,6 +18,10 @@ class Attempt:
     status: int | None = None
     hedge: bool = False
     usage: dict[str, Any] | None = None
+    span_id: str = ""  # its span; the upstream gets it as the parent in traceparent
+    provider: str = ""
+    upstream_model: str = ""
+    content_events: int = 0  # stream events relayed: the output estimate without usage
 
     def describe(self) -> str:
         text = f"{self.model}={self.deployment}"

@@ -38,6 +38,12 @@ class Opened:
         if self.attempt.outcome == "cancelled":
             return
         self.attempt.outcome = "cancelled"
+        self.attempt.ended = time.perf_counter()
+        if self.reply is not None:
+            # It ran to the end upstream and is billed: its usage still counts.
+            self.attempt.usage = self.reply.data.get("usage")
+        elif self.prefix is not None:
+            self.attempt.content_events = sum(b.count(b"data:") for b in self.prefix)
         try:
             if self.events is not None:
                 await self.events.aclose()

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from gatehouse.pipeline.exchange import Exchange
 
 
+_span_bits = random.Random().getrandbits
+
+
 class _Failed(Exception):
     """Attempts that failed, with the deployment each one went to."""
 
@@ -241,19 +244,34 @@ class Router:
         body["model"] = dep.model
         for key, value in dep.defaults.items():
             body.setdefault(key, value)
-        attempt = Attempt(route.name, dep.name, time.perf_counter(), hedge=hedge)
-        exchange.attempts.append(attempt)
-        started = dep.stats.begin()
+        if exchange.stream and dep.stream_usage:
+            _ask_for_usage(exchange, body)
         provider = dep.provider
+        span_id = f"{_span_bits(64):016x}"
+        attempt = Attempt(
+            route.name,
+            dep.name,
+            time.perf_counter(),
+            hedge=hedge,
+            span_id=span_id,
+            provider=provider.name,
+            upstream_model=dep.model,
+        )
+        exchange.attempts.append(attempt)
+        # The upstream's work joins the client's trace as a child of this attempt.
+        trace = f"00-{exchange.trace_id}-{span_id}-{'01' if exchange.sampled else '00'}"
+        started = dep.stats.begin()
         try:
             if exchange.stream:
-                events = provider.stream(exchange.operation, body, exchange.headers, dep.timeouts)
+                events = provider.stream(
+                    exchange.operation, body, exchange.headers, dep.timeouts, trace
+                )
                 prefix = await until_content(events, dep)
                 opened = Opened(dep, attempt, started, prefix=prefix, events=events)
                 opened.ttft_s = time.monotonic() - started
             else:
                 reply = await provider.complete(
-                    exchange.operation, body, exchange.headers, dep.timeouts
+                    exchange.operation, body, exchange.headers, dep.timeouts, trace
                 )
                 _check_content_filter(reply, dep)
                 opened = Opened(dep, attempt, started, reply=reply)
@@ -303,6 +321,19 @@ async def _settle(racers: dict[asyncio.Future[Opened], Deployment], keep: Any) -
     for task in others:
         if not task.cancelled() and task.exception() is None:
             await task.result().discard()
+
+
+def _ask_for_usage(exchange: Exchange, body: dict[str, Any]) -> None:
+    """Ask for the usage chunk the cost needs; remember to hide it if the client didn't."""
+    if exchange.operation == "embeddings":
+        return
+    options = body.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage") is True:
+        return
+    body["stream_options"] = (
+        {**options, "include_usage": True} if options else {"include_usage": True}
+    )
+    exchange.strip_usage = True
 
 
 def _check_content_filter(reply: Reply, dep: Deployment) -> None:

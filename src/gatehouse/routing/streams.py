@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gatehouse.errors import GatehouseError, UpstreamError, UpstreamTimeout
+from gatehouse.routing.attempt import Attempt
 from gatehouse.routing.outcomes import Opened, record_failure
 from gatehouse.routing.table import Deployment
 
@@ -107,13 +108,13 @@ async def relay(exchange: Exchange, opened: Opened) -> AsyncGenerator[bytes, Non
     finished = False
     try:
         for block in opened.prefix:
-            if _USAGE[0] in block or _USAGE[1] in block:
-                exchange.usage = find_usage(block) or exchange.usage
-            yield block
+            block = _seen(exchange, attempt, block)
+            if block:
+                yield block
         async for block in events:
-            if _USAGE[0] in block or _USAGE[1] in block:
-                exchange.usage = find_usage(block) or exchange.usage
-            yield block
+            block = _seen(exchange, attempt, block)
+            if block:
+                yield block
         finished = True
     except GatehouseError as err:
         record_failure(dep, attempt, opened.started, err, after_content=True)
@@ -124,6 +125,33 @@ async def relay(exchange: Exchange, opened: Opened) -> AsyncGenerator[bytes, Non
             await events.aclose()
         finally:
             _settlerelay(exchange, opened, finished)
+
+
+def _seen(exchange: Exchange, attempt: Attempt, block: bytes) -> bytes:
+    """Note what a block carries (events, usage) and drop a usage chunk nobody asked for."""
+    attempt.content_events += block.count(b"data:")
+    if _USAGE[0] in block or _USAGE[1] in block:
+        exchange.usage = find_usage(block) or exchange.usage
+        if exchange.strip_usage:
+            block = without_usage_chunk(block)
+    if exchange.captured is not None:
+        exchange.captured.append(block)
+    return block
+
+
+def without_usage_chunk(block: bytes) -> bytes:
+    """The block minus the usage-only chunk (``choices: []``) the gateway asked for."""
+    kept = []
+    for event in block.split(b"\n\n"):
+        if event.startswith(b"data: {") and (_USAGE[0] in event or _USAGE[1] in event):
+            try:
+                chunk = orjson.loads(event[6:])
+            except orjson.JSONDecodeError:
+                chunk = None
+            if isinstance(chunk, dict) and not chunk.get("choices"):
+                continue
+        kept.append(event)
+    return b"\n\n".join(kept)
 
 
 def _settlerelay(exchange: Exchange, opened: Opened, finished: bool) -> None:

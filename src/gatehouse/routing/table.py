@@ -39,6 +39,8 @@ class Deployment:
     rpm_limit: int | None = None
     tpm_limit: int | None = None
     max_in_flight: int | None = None
+    stream_usage: bool = True  # ask the upstream for usage on streams
+    metrics_url: str | None = None  # its own Prometheus endpoint (vLLM, TGI)
     stats: DeploymentStats = field(default_factory=DeploymentStats)
     breaker: CircuitBreaker | None = None
 
@@ -120,6 +122,8 @@ def build_routes(
                     rpm_limit=dep.rpm,
                     tpm_limit=dep.tpm,
                     max_in_flight=dep.max_in_flight,
+                    stream_usage=dep.stream_usage,
+                    metrics_url=dep.metrics_url,
                     breaker=breaker,
                 )
             )

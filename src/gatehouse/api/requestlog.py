@@ -1,0 +1,183 @@
+"""``/admin/api/requests|traces|stats``: the request log's read side, behind the admin key.
+
+Queries are synchronous SQL on the store, so they run in a thread and never hold
+the event loop. The list returns metadata only; bodies (personal data) come only
+with a single request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gatehouse.errors import InvalidRequest, NotFound
+from gatehouse.pipeline import Gateway
+from gatehouse.store import Queries
+from gatehouse.store.queries import InvalidQuery
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+GROUPS = ("model", "deployment", "key", "provider")
+_FILTERS = {
+    "model": "model",
+    "deployment": "deployment",
+    "key": "key_id",
+    "team": "team_id",
+    "subject": "subject_id",
+    "trace_id": "trace_id",
+    "session": "session_id",
+    "operation": "operation",
+    "status": "status",
+}
+
+
+class RequestLogRoutes:
+    def __init__(self, gateway: Gateway, check: Callable[[web.Request], None]) -> None:
+        self.gateway = gateway
+        self.check = check
+        database = gateway.telemetry.database
+        self.queries = Queries(database) if database is not None else None
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/admin/api/requests", self.list_requests)
+        app.router.add_get("/admin/api/requests/{id}", self.get_request)
+        app.router.add_get("/admin/api/traces/{trace_id}", self.get_trace)
+        app.router.add_get("/admin/api/stats", self.stats)
+
+    def _queries(self, request: web.Request) -> Queries:
+        self.check(request)
+        if self.queries is None:
+            raise NotFound(
+                "the request log is off on this gateway (recording.enabled is false or "
+                "recording.bodies is none)",
+                code="recording_disabled",
+            )
+        return self.queries
+
+    async def list_requests(self, request: web.Request) -> web.Response:
+        queries = self._queries(request)
+        q = request.query
+        filters: dict[str, Any] = {}
+        for param, key in _FILTERS.items():
+            value = q.get(param)
+            if value:
+                filters[key] = value
+        if "status" in filters:
+            filters["status"] = _status(filters["status"])
+        now = time.time()
+        if "window" in q:
+            filters["since"] = now - duration(q["window"], "window")
+        for edge in ("since", "until"):
+            if edge in q:
+                filters[edge] = _epoch(q[edge], edge)
+        metadata = {k[9:]: v for k, v in q.items() if k.startswith("metadata.") and len(k) > 9}
+        if metadata:
+            filters["metadata"] = metadata
+        limit = _int(q.get("limit", "100"), "limit", 1, 1000)
+        cursor = q.get("cursor") or None
+        try:
+            page = await _in_thread(queries.list_requests, filters, cursor, limit)
+        except InvalidQuery as exc:
+            raise InvalidRequest(str(exc), code="invalid_query") from None
+        return _json({"object": "list", "data": page.data, "next_cursor": page.next_cursor})
+
+    async def get_request(self, request: web.Request) -> web.Response:
+        queries = self._queries(request)
+        request_id = request.match_info["id"]
+        found = await _in_thread(queries.get_request, request_id, True)
+        if found is None:
+            raise NotFound(
+                f"no request {request_id!r} in the request log (records arrive within about "
+                "a second of the response)",
+                code="request_not_found",
+            )
+        return _json(found)
+
+    async def get_trace(self, request: web.Request) -> web.Response:
+        queries = self._queries(request)
+        trace_id = request.match_info["trace_id"].lower()
+        if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
+            raise InvalidRequest("a trace id is 32 hexadecimal characters", code="invalid_trace_id")
+        found = await _in_thread(queries.trace, trace_id)
+        if not found or not found.get("requests"):
+            raise NotFound(f"no request of trace {trace_id} was recorded", code="trace_not_found")
+        return _json(found)
+
+    async def stats(self, request: web.Request) -> web.Response:
+        queries = self._queries(request)
+        q = request.query
+        window_s = duration(q.get("window", "1h"), "window")
+        group_by = q.get("group_by", "model")
+        if group_by not in GROUPS:
+            raise InvalidRequest(
+                f"group_by must be one of {', '.join(GROUPS)}",
+                param="group_by",
+                code="invalid_group",
+            )
+        return _json(await _in_thread(queries.stats, window_s, group_by))
+
+
+def duration(text: str, param: str) -> float:
+    """'90s', '15m', '1h', '7d' (or plain seconds) as seconds."""
+    text = text.strip()
+    match = _DURATION.match(text)
+    try:
+        seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else float(text)
+    except ValueError:
+        seconds = -1
+    if not 0 < seconds <= 366 * 86400:
+        raise InvalidRequest(
+            f"{param} must be a duration such as 15m, 1h or 7d (at most a year)",
+            param=param,
+            code="invalid_duration",
+        )
+    return seconds
+
+
+def _epoch(text: str, param: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise InvalidRequest(
+            f"{param} must be Unix seconds or an ISO 8601 time", param=param, code="invalid_time"
+        ) from None
+
+
+def _status(text: str) -> int | str:
+    if text in ("ok", "error", "2xx", "4xx", "5xx"):
+        return text
+    return _int(text, "status", 100, 599)
+
+
+def _int(text: str, param: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise InvalidRequest(
+            f"{param} must be an integer from {low} to {high}", param=param, code="invalid_value"
+        )
+    return value
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+def _json(body: Any) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), content_type="application/json"
+    )

@@ -1,0 +1,1 @@
+"""Telemetry: the recorder, metrics, tracing, cost and resource usage of every call."""
