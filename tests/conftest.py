@@ -106,13 +106,16 @@ def mock_upstream(loop_thread: LoopThread) -> Iterator[MockServer]:
     server.close()
 
 
+def temp_store_url() -> str:
+    """A SQLite file of its own, never in the working directory."""
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='gatehouse-test-')) / 'gatehouse.db'}"
+
+
 def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
     """A minimal gateway config dict pointing one model at the upstream."""
-    # Each gateway records into its own SQLite file, never into the working directory.
-    store = Path(tempfile.mkdtemp(prefix="gatehouse-test-")) / "gatehouse.db"
     cfg: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "shutdown_grace_s": 5},
-        "store": {"url": f"sqlite:///{store}"},
+        "store": {"url": temp_store_url()},
         "providers": {
             "local": {
                 "kind": "openai",
@@ -132,6 +135,7 @@ def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
 class GatewayServer:
     def __init__(self, loop_thread: LoopThread, cfg: dict[str, Any]) -> None:
         self._lt = loop_thread
+        cfg = {"store": {"url": temp_store_url()}} | cfg
         config = parse_config(yaml.safe_dump(cfg), "test.yaml", {})
         self.server = Server(config, admin_key=ADMIN_KEY)
         loop_thread.run(self.server.start())
