@@ -3,7 +3,8 @@
     .venv/bin/python bench/writer.py --url sqlite:///bench/out/writer.db --records 50000
     .venv/bin/python bench/writer.py --url postgresql://postgres@127.0.0.1:5432/test
 
-Records look like real ones: one attempt, two metadata pairs, no body. The target is
+Records look like the gateway's: one attempt, no metadata (``--metadata N`` adds
+pairs), no body, time-ordered ids. The target is
 migrated first; records are written in batches of ``--batch`` as the recorder's
 thread would. Reported: records/s (wall) and CPU-seconds per 1,000 records of this
 process (``time.process_time``: the writer thread's share of the GIL in production).
@@ -23,14 +24,23 @@ import sqlalchemy as sa
 
 from gatehouse.store import BatchWriter, Database, RequestRecord
 
+RANDOM_IDS = False
 
-def make_record(i: int, now: float) -> RequestRecord:
-    rid = uuid.uuid4().hex
-    received = now - random.random() * 3600
+
+def make_record(i: int, now: float, metadata: int = 0) -> RequestRecord:
+    # As the gateway makes them: calls arrive in time order, ids and trace ids lead
+    # with the time (gatehouse.ids). --random-ids shows what random ids would cost.
+    received = now - 3600 + i * 0.01
+    rid = (
+        uuid.uuid4().hex
+        if RANDOM_IDS
+        else f"{int(received * 1000):012x}{random.getrandbits(80):020x}"
+    )
     latency = random.uniform(50, 3000)
     return {
         "id": rid,
-        "trace_id": uuid.uuid4().hex,
+        "client_request_id": None,
+        "trace_id": uuid.uuid4().hex if RANDOM_IDS else rid[:12] + uuid.uuid4().hex[:20],
         "span_id": rid[:16],
         "parent_span_id": None,
         "session_id": f"s{i % 100}",
@@ -88,7 +98,7 @@ def make_record(i: int, now: float) -> RequestRecord:
                 "cost_usd": 0.00042,
             }
         ],
-        "metadata": {"app": "bench", "env": "test"},
+        "metadata": {f"k{j}": f"v{i % 7}" for j in range(metadata)},
         "body": None,
     }
 
@@ -116,7 +126,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--no-fresh", dest="fresh", action="store_false")
+    parser.add_argument("--metadata", type=int, default=0, help="metadata pairs per record")
+    parser.add_argument("--random-ids", action="store_true", help="uuid4 ids, random times")
     args = parser.parse_args()
+    global RANDOM_IDS
+    RANDOM_IDS = args.random_ids
 
     url, schema = args.url, None
     if args.fresh and url.startswith("postgresql"):
@@ -131,7 +145,10 @@ def main() -> None:
         db.upgrade()
         now = time.time()
         batches = [
-            [make_record(i, now) for i in range(start, min(start + args.batch, args.records))]
+            [
+                make_record(i, now, args.metadata)
+                for i in range(start, min(start + args.batch, args.records))
+            ]
             for start in range(0, args.records, args.batch)
         ]
         with tempfile.TemporaryDirectory() as tmp:

@@ -41,6 +41,7 @@ def record(**overrides: Any) -> RequestRecord:
     n = next(_ids)
     r: dict[str, Any] = {
         "id": f"req-{n:06d}",
+        "client_request_id": None,
         "trace_id": f"{n:032x}",
         "span_id": f"{n:016x}",
         "parent_span_id": None,

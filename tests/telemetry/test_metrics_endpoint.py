@@ -23,9 +23,7 @@ def samples(base: str) -> dict[str, list]:
 
 def total(found: dict[str, list], name: str, **labels: str) -> float:
     return sum(
-        s.value
-        for s in found.get(name, [])
-        if all(s.labels.get(k) == v for k, v in labels.items())
+        s.value for s in found.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())
     )
 
 

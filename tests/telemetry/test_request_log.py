@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import ADMIN_KEY, GatewayServer, MockServer, config_for, wait_for
+from tests.conftest import ADMIN_KEY, GatewayServer, config_for, wait_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 PRICE = {"input": 1.0, "output": 2.0}  # USD per 1M tokens

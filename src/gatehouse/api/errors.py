@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import re
 
 from aiohttp import web
@@ -17,11 +16,11 @@ from gatehouse.errors import (
     NotFound,
     RequestTooLarge,
 )
+from gatehouse.ids import time_ordered_id
 from gatehouse.logs import request_id_var
 
 log = logging.getLogger("gatehouse.api")
 
-_random_bits = random.Random().getrandbits
 REQUEST_ID = "x-request-id"
 ROUTE = "x-gatehouse-route"
 #: Replaces aiohttp's default, which would tell every client our exact stack versions.
@@ -59,12 +58,11 @@ def translate_http_exception(exc: web.HTTPException, request: web.Request) -> Ga
 
 
 def request_id_of(request: web.Request) -> str:
+    """The client's x-request-id when it is a sane one, else a new id."""
     given = request.headers.get(REQUEST_ID)
     if given is not None and _VALID_ID.match(given):
         return given
-    # 128 random bits from the per-process generator (seeded from the OS): unique
-    # enough for an id, without a getrandom() system call per request.
-    return f"{_random_bits(128):032x}"
+    return time_ordered_id()
 
 
 @web.middleware

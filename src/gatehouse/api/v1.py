@@ -21,6 +21,7 @@ from gatehouse.api.context import start_trace
 from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, ROUTE, SERVER
 from gatehouse.api.streams import LiveStreams
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
+from gatehouse.ids import time_ordered_id
 from gatehouse.pipeline import Exchange, Gateway
 from gatehouse.providers import Operation
 
@@ -70,8 +71,15 @@ class OpenAIRoutes:
         return web.Response(body=body, content_type=_JSON)
 
     async def _serve(self, operation: Operation, request: web.Request) -> web.StreamResponse:
+        request_id = request[REQUEST_ID_KEY]
+        client_id = None
+        if request.headers.get(REQUEST_ID) == request_id:
+            # The client's own id: echoed back, but a client may reuse it, so the
+            # record gets an id of the gateway's.
+            client_id, request_id = request_id, time_ordered_id()
         exchange = Exchange(
-            request_id=request[REQUEST_ID_KEY],
+            request_id=request_id,
+            client_request_id=client_id,
             operation=operation,
             body=_NO_BODY,
             model="",
@@ -117,7 +125,7 @@ class OpenAIRoutes:
         await self.gateway.handle(exchange)
         headers = {
             "server": SERVER,
-            REQUEST_ID: exchange.request_id,
+            REQUEST_ID: exchange.client_request_id or exchange.request_id,
             ROUTE: _route_header(exchange),
             SERVED_BY: exchange.served_model or exchange.model,
             TRACE_ID: exchange.trace_id,

@@ -28,6 +28,7 @@ class Exchange:
     stream: bool = False
     headers: Mapping[str, str] | None = None  # the client's request headers
     tags: frozenset[str] = frozenset()  # deployment tags the client requires
+    client_request_id: str | None = None  # the x-request-id the client sent, if any
     received: float = field(default_factory=time.perf_counter)
     received_wall: float = field(default_factory=time.time)  # the same instant, epoch
     # Trace context: the client's (from traceparent) or a new trace.

@@ -122,12 +122,24 @@ class Queries:
         return RequestPage(rows, next_cursor)
 
     def get_record(self, request_id: str) -> RequestRecord | None:
-        """The call exactly as it was written (bodies as bytes), or None."""
+        """The call exactly as it was written (bodies as bytes), or None.
+
+        ``request_id`` is the gateway's id or, failing that, an x-request-id a client
+        sent (the latest call that sent it: clients may reuse theirs).
+        """
         with self.db.engine.connect() as conn:
             row = conn.execute(sa.select(*requests.c).where(_R.id == request_id)).first()
             if row is None:
+                row = conn.execute(
+                    sa.select(*requests.c)
+                    .where(_R.client_request_id == request_id)
+                    .order_by(_R.received_at.desc())
+                    .limit(1)
+                ).first()
+            if row is None:
                 return None
             record = _request_dict(row._mapping)
+            request_id = record["id"]
             record["attempts"] = _attempts_of(conn, [request_id]).get(request_id, [])
             record["metadata"] = _metadata_of(conn, [request_id]).get(request_id, {})
             body = conn.execute(

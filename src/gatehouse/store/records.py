@@ -44,7 +44,8 @@ class BodyRecord(TypedDict):
 
 
 class RequestRecord(TypedDict):
-    id: str  # the request id (x-request-id)
+    id: str  # the gateway's id of the call (x-request-id unless the client sent one)
+    client_request_id: str | None  # the x-request-id the client sent, if any
     trace_id: str  # 32 hex
     span_id: str  # 16 hex: the gateway's span for the whole call
     parent_span_id: str | None  # the client's span, from its traceparent

@@ -110,6 +110,7 @@ class RecordBuilder:
         metadata = _metadata(ex)
         return {
             "id": ex.request_id,
+            "client_request_id": ex.client_request_id,
             "trace_id": ex.trace_id,
             "span_id": ex.span_id,
             "parent_span_id": ex.parent_span_id,

@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "requests",
         sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("client_request_id", sa.Text),
         sa.Column("trace_id", sa.Text, nullable=False),
         sa.Column("span_id", sa.Text, nullable=False),
         sa.Column("parent_span_id", sa.Text),
@@ -65,10 +66,21 @@ def upgrade() -> None:
         "ix_requests_served_model_received_at", "requests", ["served_model", "received_at"]
     )
     op.create_index("ix_requests_deployment_received_at", "requests", ["deployment", "received_at"])
-    op.create_index("ix_requests_key_id_received_at", "requests", ["key_id", "received_at"])
     op.create_index("ix_requests_trace_id", "requests", ["trace_id"])
-    op.create_index("ix_requests_subject_id", "requests", ["subject_id"])
-    op.create_index("ix_requests_status", "requests", ["status"])
+    for name, columns in (
+        ("key_id", ["key_id", "received_at"]),
+        ("subject_id", ["subject_id"]),
+        ("session_id", ["session_id"]),
+        ("client_request_id", ["client_request_id"]),
+    ):
+        set_only = sa.column(name).isnot(None)
+        op.create_index(
+            f"ix_requests_{name}",
+            "requests",
+            columns,
+            sqlite_where=set_only,
+            postgresql_where=set_only,
+        )
 
     op.create_table(
         "request_attempts",
