@@ -76,13 +76,21 @@ class AdminRoutes:
     async def deployments(self, request: web.Request) -> web.Response:
         """Health, breaker state and live statistics of every deployment (this worker)."""
         self.check(request)
+        scraper = self.gateway.telemetry.scraper
+        loads = scraper.snapshot() if scraper is not None else {}
+        models: dict[str, list[dict[str, Any]]] = {}
+        for name, route in self.gateway.routes.items():
+            views = models[name] = []
+            for dep in route.deployments:
+                view = deployment_view(dep)
+                if dep.name in loads:
+                    # The deployment's own figures (vLLM, TGI), from its metrics_url.
+                    view["load"] = loads[dep.name]
+                views.append(view)
         body = {
             "pid": os.getpid(),
             "scope": "per worker: each worker process keeps its own breakers and statistics",
-            "models": {
-                name: [deployment_view(d) for d in route.deployments]
-                for name, route in self.gateway.routes.items()
-            },
+            "models": models,
         }
         admission = self.gateway.admission
         if admission is not None:

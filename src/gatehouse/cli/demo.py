@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
+import shutil
 import signal
 import socket
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,7 +27,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gatehouse import logs
+from gatehouse.api.admin import ADMIN_KEY_ENV
 from gatehouse.api.server import Server
+from gatehouse.cli.observe import stats_table
 from gatehouse.config import load_config
 from gatehouse.providers.simulated import MockSettings, SimulatedUpstream
 from gatehouse.supervisor import run_async
@@ -82,6 +87,11 @@ async def _demo(port: int, requests: int, keep_serving: bool) -> int:
     os.environ["GATEHOUSE_DEMO_PORT"] = str(gateway_port)
     os.environ["GATEHOUSE_DEMO_UPSTREAM_PORT"] = str(upstream_port)
     os.environ["GATEHOUSE_DEMO_FLAKY_PORT"] = str(flaky_port)
+    state = tempfile.mkdtemp(prefix="gatehouse-demo-")
+    os.environ["GATEHOUSE_DEMO_STATE"] = state
+    # The admin API (and so `gatehouse stats`/`logs tail`) needs a key: make one for the run.
+    admin_key = os.environ.get(ADMIN_KEY_ENV) or secrets.token_urlsafe(16)
+    os.environ[ADMIN_KEY_ENV] = admin_key
     config_file = resources.files("gatehouse") / "examples" / "demo.yaml"
     with resources.as_file(config_file) as path:
         config = load_config(path)
@@ -103,7 +113,9 @@ async def _demo(port: int, requests: int, keep_serving: bool) -> int:
     try:
         tallies = await _send_traffic(base, requests)
         _print_summary(tallies, flaky.stats.failed)
-        _print_try_it(base)
+        calls = sum(len(t.latencies) + t.errors for t in tallies.values())
+        await _print_request_log(base[:-3], admin_key, calls)
+        _print_try_it(base, admin_key)
         if keep_serving:
             console.print("\nServing until Ctrl-C.")
             await _wait_for_signal()
@@ -111,6 +123,7 @@ async def _demo(port: int, requests: int, keep_serving: bool) -> int:
         await server.stop()
         for runner in runners:
             await runner.cleanup()
+        shutil.rmtree(state, ignore_errors=True)
     served = [t for kind, t in tallies.items() if not kind.startswith("fault")]
     return 0 if all(t.latencies and not t.errors for t in served) else 1
 
@@ -210,7 +223,27 @@ def _ms(values: list[float], pct: int) -> str:
     return f"{statistics.quantiles(values, n=100)[pct - 1] * 1000:.1f}"
 
 
-def _print_try_it(base: str) -> None:
+async def _print_request_log(root: str, admin_key: str, calls: int) -> None:
+    """What the request log says about the sample traffic, read through the admin API."""
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for _ in range(50):  # records reach the store a moment after the responses
+            async with session.get(f"{root}/admin/api/requests", params={"limit": "1000"}) as r:
+                if len((await r.json())["data"]) >= calls:
+                    break
+            await asyncio.sleep(0.1)
+        async with session.get(
+            f"{root}/admin/api/stats", params={"window": "1h", "group_by": "model"}
+        ) as r:
+            data = await r.json()
+    console.print(stats_table(data, "The request log, per model (gatehouse stats)"))
+    console.print(
+        "Every call above was recorded (SQLite, off the request path): latency and TTFT "
+        "percentiles, errors (the 429s), availability and cost come from the store."
+    )
+
+
+def _print_try_it(base: str, admin_key: str) -> None:
     console.print("\n[bold]Try it[/] (any API key works until access control is configured):")
     console.print(
         f"  curl {base}/chat/completions -H 'content-type: application/json' "
@@ -224,6 +257,15 @@ def _print_try_it(base: str) -> None:
         f"c = OpenAI(base_url='{base}', api_key='demo'); "
         f"print(c.chat.completions.create(model='chat', "
         f"messages=[{{'role': 'user', 'content': 'Hello'}}]).choices[0].message.content)\"",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    root = base[:-3]
+    console.print(
+        f"  GATEHOUSE_ADMIN_KEY={admin_key} gatehouse stats --url {root}\n"
+        f"  GATEHOUSE_ADMIN_KEY={admin_key} gatehouse logs tail -f --url {root}\n"
+        f"  curl {root}/metrics",
         markup=False,
         highlight=False,
         soft_wrap=True,

@@ -5,7 +5,7 @@ Both databases get ``INSERT … ON CONFLICT DO NOTHING`` compiled once from the
 dialect's insert construct, so a replayed batch never duplicates; what differs is the
 transport, chosen by measurement (``bench/writer.py``):
 
-* SQLite: the driver's ``executemany``, a C loop that releases the GIL per step.
+* SQLite: multi-row ``INSERT … VALUES (…), (…)``, one statement step per chunk.
 * PostgreSQL: psycopg's ``executemany`` spends ~40 µs of Python per row even in
   pipeline mode, so rows are ``COPY``-ed (formatted in C) into session-local staging
   tables and moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per table:
