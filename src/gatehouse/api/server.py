@@ -24,6 +24,7 @@ from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
 from gatehouse.pipeline import Gateway
 from gatehouse.supervisor import port_is_free, run_async, run_workers
+from gatehouse.telemetry.hub import StoreNotReady
 from gatehouse.telemetry.metrics import METRICS_DIR_ENV
 
 log = logging.getLogger("gatehouse.server")
@@ -126,6 +127,10 @@ async def _serve_until_signalled(config: Config, reuse_port: bool) -> None:
     server = Server(config, reuse_port=reuse_port)
     try:
         await server.start()
+    except StoreNotReady as exc:
+        log.error("%s", exc)
+        await server.gateway.close()
+        raise SystemExit(1) from None
     except OSError as exc:
         log.error(
             "cannot listen on %s:%d: %s", config.server.host, config.server.port, exc.strerror

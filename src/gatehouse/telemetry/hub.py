@@ -105,13 +105,24 @@ class Telemetry:
             self.scraper.start()
 
     def _prepare_store(self) -> None:
-        assert self.database is not None
-        if self.config.store.migrate == "auto":
-            self.database.upgrade()
-        elif not self.database.is_current():
+        db = self.database
+        assert db is not None
+        try:
+            if self.config.store.migrate == "auto":
+                db.upgrade()
+                return
+            current = db.is_current()
+        except Exception as exc:
+            # Without its schema the request log could not take a record: refuse to
+            # start rather than serve calls that cannot be recorded.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise StoreNotReady(
-                "the store's schema is not up to date: run `gatehouse db upgrade` "
-                "(store.migrate is `check`)"
+                f"cannot open the store at {db.display_url}: {type(exc).__name__}: {reason}"
+            ) from exc
+        if not current:
+            raise StoreNotReady(
+                f"the store at {db.display_url} is not at the current schema: run "
+                "`gatehouse db upgrade` (store.migrate is `check`)"
             )
 
     async def close(self, timeout_s: float = 30.0) -> None:
