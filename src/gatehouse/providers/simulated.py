@@ -19,7 +19,9 @@ x-mock-tokens-per-s    pace of streamed tokens (0 = as fast as possible)
 
 ``GET /mock/stats`` reports counts (received, completed, cancelled, in flight) so a
 test can check that the gateway cancelled an abandoned call; ``POST /mock/reset``
-zeroes them. It is built to be cheaper per request than the gateway in front of it.
+zeroes them. ``GET /metrics`` is a vLLM-style Prometheus page (running calls, KV-cache
+use) for the gateway's deployment scraping. It is built to be cheaper per request
+than the gateway in front of it.
 """
 
 from __future__ import annotations

@@ -43,8 +43,11 @@ class RecordBuilder:
         cost: float | None = None
         estimated = False
         input_estimate: int | None = None
+        served_usage: Usage | None = None
         for idx, a in enumerate(ex.attempts):
             usage = normalize_usage(a.usage)
+            if a.usage is not None and a.usage is ex.usage:
+                served_usage = usage
             a_estimated = False
             if usage is None and a.content_events:
                 if input_estimate is None:
@@ -85,7 +88,7 @@ class RecordBuilder:
             )
 
         served = _served_attempt(ex)
-        usage = normalize_usage(ex.usage)
+        usage = served_usage if served_usage is not None else normalize_usage(ex.usage)
         if usage is None and served is not None and attempts[served]["usage_estimated"]:
             won = attempts[served]
             usage = Usage(won["input_tokens"] or 0, won["output_tokens"] or 0, 0, 0)
