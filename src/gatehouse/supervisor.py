@@ -76,6 +76,7 @@ def run_workers(
             proc.start()
 
     stopping = False
+    failed: int | None = None  # the exit code of a worker that died on its own
 
     def forward(signum: int, _frame: Any) -> None:
         nonlocal stopping
@@ -90,10 +91,12 @@ def run_workers(
         while any(p.is_alive() for p in procs):
             for proc in procs:
                 proc.join(timeout=0.2)
-            if not stopping and any(p.exitcode not in (None, 0) for p in procs):
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if not stopping and dead:
                 # A worker died on its own: stop the others rather than serve half-capacity
                 # silently. A process manager restarts the whole group.
                 print("gatehouse: a worker exited unexpectedly; stopping", file=sys.stderr)
+                failed = dead[0]
                 forward(signal.SIGTERM, None)
         deadline_grace = grace_s + 5
         for proc in procs:
@@ -103,4 +106,7 @@ def run_workers(
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if failed is not None:
+        # Not the others' codes: they were stopped by us (-15 if before their handlers).
+        return abs(failed)
     return max((abs(p.exitcode or 0) for p in procs), default=0)

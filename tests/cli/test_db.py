@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -15,6 +16,7 @@ import psycopg
 import yaml
 
 from gatehouse.store import Database
+from gatehouse.supervisor import WORKER_INDEX_ENV, run_workers
 from tests.conftest import config_for, free_port, gatehouse_cli, wait_http
 
 
@@ -47,8 +49,18 @@ def head() -> str:
     return revision
 
 
-def check_lifecycle(config: Path) -> None:
+def is_current(url: str) -> bool:
+    database = Database(url)
+    try:
+        return database.is_current()
+    finally:
+        database.close()
+
+
+def test_db_upgrade_on_sqlite(tmp_path):
     """current (behind) → upgrade → upgrade (nothing to do) → current (ok)."""
+    path = tmp_path / "x.db"
+    config = write_config(tmp_path, {"url": f"sqlite:///{path}"})
     revision = head()
     fresh = db("current", "--config", str(config))
     assert fresh.returncode == 1, fresh.stdout + fresh.stderr
@@ -65,18 +77,21 @@ def check_lifecycle(config: Path) -> None:
     now = db("current", "--config", str(config))
     assert now.returncode == 0, now.stdout + now.stderr
     assert revision in now.stdout and "needs upgrade" not in now.stdout
-
-
-def test_db_upgrade_on_sqlite(tmp_path):
-    path = tmp_path / "x.db"
-    check_lifecycle(write_config(tmp_path, {"url": f"sqlite:///{path}"}))
     with sqlite3.connect(path) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"requests", "request_attempts", "alembic_version"} <= tables
 
 
 def test_db_upgrade_on_postgresql(tmp_path, pg_url):
-    check_lifecycle(write_config(tmp_path, {"url": pg_url}))
+    config = write_config(tmp_path, {"url": pg_url})
+    revision = head()
+    first = db("upgrade", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert f"empty → {revision}" in first.stdout
+    assert "postgresql" in first.stdout
+    again = db("upgrade", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert f"already at {revision}" in again.stdout
     # The tables went into this test's schema (the URL's search_path), nowhere else.
     schema = unquote(pg_url).rsplit("search_path=", 1)[1]
     dsn = pg_url.split("?", 1)[0]
@@ -86,6 +101,7 @@ def test_db_upgrade_on_postgresql(tmp_path, pg_url):
             (schema,),
         ).fetchall()
     assert {"requests", "request_attempts", "alembic_version"} <= {r[0] for r in rows}
+    assert is_current(pg_url)
 
 
 def test_db_commands_on_an_unreachable_database_say_so_in_one_line(tmp_path):
@@ -113,9 +129,14 @@ def test_serve_with_migrate_check_refuses_an_empty_store_then_starts_after_upgra
     assert "run `gatehouse db upgrade`" in stderr, stderr
     assert "store.migrate is `check`" in stderr
     # `check` never migrates: the database is still empty.
-    assert db("current", "--config", str(config)).returncode == 1
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert not is_current(url)
 
-    assert db("upgrade", "--config", str(config)).returncode == 0
+    database = Database(url)
+    try:
+        database.upgrade()  # what `gatehouse db upgrade` does (tested above)
+    finally:
+        database.close()
     proc = gatehouse_cli("serve", "--config", str(config))
     try:
         wait_http(f"http://127.0.0.1:{port}/readyz", timeout=15)
@@ -123,3 +144,18 @@ def test_serve_with_migrate_check_refuses_an_empty_store_then_starts_after_upgra
     finally:
         proc.terminate()
         assert proc.wait(15) == 0
+
+
+def _first_worker_fails(*_: object) -> None:
+    """Worker 0 refuses to start (as with a store that is not ready); worker 1 serves."""
+    if os.environ[WORKER_INDEX_ENV] == "0":
+        raise SystemExit(1)
+    time.sleep(30)
+
+
+def test_a_worker_that_refuses_to_start_gives_the_exit_code_of_the_group():
+    # With --workers, the supervisor stops the other workers when one exits on its own;
+    # the group's exit code must be that worker's (1), not the SIGTERM it sent the rest.
+    started = time.monotonic()
+    assert run_workers(_first_worker_fails, (), 2, grace_s=1) == 1
+    assert time.monotonic() - started < 10

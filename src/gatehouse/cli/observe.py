@@ -51,13 +51,20 @@ def stats_table(data: dict[str, Any], title: str) -> Table:
         pad_edge=False,
     )
     columns = [group_by, "calls", "qps", "err", "avail", "p50", "p99", "ttft99", "tok/s", "usd"]
+    per_attempt = group_by == "deployment"
+    if per_attempt:
+        # A call that failed everywhere was served by no deployment: its failures show
+        # here, as the attempts each deployment made.
+        columns[2:2] = ["tries", "failed"]
     for column in columns:
         table.add_column(column, justify="left" if column == group_by else "right", no_wrap=True)
     for row in data.get("groups", []):
         latency, ttft = row.get("latency_ms") or {}, row.get("ttft_ms") or {}
+        cells = [str(row.get("group") or "-"), str(row.get("requests", 0))]
+        if per_attempt:
+            cells += [str(row.get("attempts", 0)), str(row.get("attempt_errors", 0))]
         table.add_row(
-            str(row.get("group") or "-"),
-            str(row.get("requests", 0)),
+            *cells,
             _num(row.get("qps"), 2),
             _pct(row.get("error_rate")),
             _pct(row.get("availability")),

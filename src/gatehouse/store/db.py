@@ -170,3 +170,10 @@ def _normalise(url: sa.URL) -> sa.URL:
     if url.drivername in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+psycopg")
     return url
+
+
+def open_failure(db: Database, exc: BaseException) -> str:
+    """One line saying why the store could not be opened, without the URL's password."""
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else ""
+    return f"cannot open the store at {db.display_url}: {type(exc).__name__}: {reason}"

@@ -17,6 +17,7 @@ from gatehouse.config import Config
 from gatehouse.pipeline.exchange import Exchange
 from gatehouse.routing import ModelRoute
 from gatehouse.store import BatchWriter, Database
+from gatehouse.store.db import open_failure
 from gatehouse.store.records import RequestRecord
 from gatehouse.supervisor import WORKER_INDEX_ENV
 from gatehouse.telemetry.cost import PriceTable
@@ -115,10 +116,7 @@ class Telemetry:
         except Exception as exc:
             # Without its schema the request log could not take a record: refuse to
             # start rather than serve calls that cannot be recorded.
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise StoreNotReady(
-                f"cannot open the store at {db.display_url}: {type(exc).__name__}: {reason}"
-            ) from exc
+            raise StoreNotReady(open_failure(db, exc)) from exc
         if not current:
             raise StoreNotReady(
                 f"the store at {db.display_url} is not at the current schema: run "
