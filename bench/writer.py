@@ -4,11 +4,12 @@
     .venv/bin/python bench/writer.py --url postgresql://postgres@127.0.0.1:5432/test
 
 Records look like the gateway's: one attempt, no metadata (``--metadata N`` adds
-pairs), no body, time-ordered ids. The target is
-migrated first; records are written in batches of ``--batch`` as the recorder's
-thread would. Reported: records/s (wall) and CPU-seconds per 1,000 records of this
-process (``time.process_time``: the writer thread's share of the GIL in production).
-With ``--fresh`` (the default) a PostgreSQL target gets a scratch schema, dropped after.
+pairs), no body, time-ordered ids. The target is migrated first; records are written
+in batches of 1 to ``--batch`` records (random sizes, like the recorder's flushes;
+``--fixed`` for exactly ``--batch``). Reported: records/s (wall) and CPU-seconds per
+1,000 records of this process (``time.process_time``: the writer thread's share of the
+CPU in production). With ``--fresh`` (the default) a PostgreSQL target gets a scratch
+schema, dropped after.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--no-fresh", dest="fresh", action="store_false")
     parser.add_argument("--metadata", type=int, default=0, help="metadata pairs per record")
+    parser.add_argument("--fixed", action="store_true", help="every batch exactly --batch")
     parser.add_argument("--random-ids", action="store_true", help="uuid4 ids, random times")
     args = parser.parse_args()
     global RANDOM_IDS
@@ -144,13 +146,15 @@ def main() -> None:
     try:
         db.upgrade()
         now = time.time()
-        batches = [
-            [
-                make_record(i, now, args.metadata)
-                for i in range(start, min(start + args.batch, args.records))
-            ]
-            for start in range(0, args.records, args.batch)
-        ]
+        # The recorder's batches vary in size (whatever arrived within a flush
+        # interval); --batch is the largest, sizes are drawn between 1 and it.
+        records = [make_record(i, now, args.metadata) for i in range(args.records)]
+        batches, start = [], 0
+        sizes = random.Random(7)
+        while start < args.records:
+            n = args.batch if args.fixed else sizes.randint(1, args.batch)
+            batches.append(records[start : start + n])
+            start += n
         with tempfile.TemporaryDirectory() as tmp:
             writer = BatchWriter(db, os.path.join(tmp, "spool.jsonl"))
             writer.write(batches[0][:1])  # connect and warm up outside the timing

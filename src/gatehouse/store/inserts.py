@@ -80,44 +80,45 @@ class SqliteInserter(Inserter):
 
     The sqlite3 driver releases the GIL around every step; row by row (executemany)
     that is two GIL hand-offs per row with the event loop's thread, which cost more
-    than the insert itself under load.
+    than the insert itself under load. Chunks have power-of-two sizes, so a handful of
+    statements are prepared once and reused: a statement per batch size would be
+    parsed again for nearly every batch, and the driver's cache of prepared
+    statements, each as large as its rows, would grow with them.
     """
 
+    MAX_ROWS = 256
     MAX_PARAMS = 32_000  # SQLite's default limit is 32,766 bound parameters
 
     def __init__(self, dialect: sa.Dialect) -> None:
-        self._one = [
-            _compiled(sqlite.insert(t).on_conflict_do_nothing(), dialect, t) for t in TABLES
-        ]
-        self._head: list[str] = []
-        self._tuple: list[str] = []
-        self._chunk: list[int] = []
-        for sql, table in zip(self._one, TABLES, strict=True):
-            head, _, tail = sql.partition(" VALUES ")
+        self._sql: list[dict[int, str]] = []
+        self._sizes: list[list[int]] = []
+        for table in TABLES:
+            one = _compiled(sqlite.insert(table).on_conflict_do_nothing(), dialect, table)
+            head, _, tail = one.partition(" VALUES ")
             values, _, _ = tail.partition(" ON CONFLICT")
-            self._head.append(head + " VALUES ")
-            self._tuple.append(values)
-            self._chunk.append(max(1, self.MAX_PARAMS // len(table.columns)))
-        self._cache: dict[tuple[int, int], str] = {}
+            largest = min(self.MAX_ROWS, self.MAX_PARAMS // len(table.columns))
+            sizes = [1 << k for k in range(largest.bit_length() - 1, -1, -1)]
+            self._sizes.append(sizes)
+            self._sql.append(
+                {
+                    n: f"{head} VALUES {', '.join([values] * n)} ON CONFLICT DO NOTHING"
+                    for n in sizes
+                }
+            )
 
     def insert(self, conn: sa.Connection, rows: TableRows) -> None:
         cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             for t, table_rows in enumerate(rows):
-                chunk = self._chunk[t]
-                for start in range(0, len(table_rows), chunk):
-                    part = table_rows[start : start + chunk]
-                    cursor.execute(self._statement(t, len(part)), _flat(part))
+                start, left = 0, len(table_rows)
+                for size in self._sizes[t]:
+                    while left >= size:
+                        part = table_rows[start : start + size]
+                        cursor.execute(self._sql[t][size], _flat(part))
+                        start += size
+                        left -= size
         finally:
             cursor.close()
-
-    def _statement(self, t: int, n: int) -> str:
-        sql = self._cache.get((t, n))
-        if sql is None:
-            sql = self._head[t] + ", ".join([self._tuple[t]] * n) + " ON CONFLICT DO NOTHING"
-            if len(self._cache) < 256:
-                self._cache[(t, n)] = sql
-        return sql
 
 
 def _flat(rows: Rows) -> list[Any]:
