@@ -116,6 +116,9 @@ def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "shutdown_grace_s": 5},
         "store": {"url": temp_store_url()},
+        # The default is a writer process per worker; tests start hundreds of gateways,
+        # so they write in a thread unless a test is about the process.
+        "recording": {"writer": "thread"},
         "providers": {
             "local": {
                 "kind": "openai",

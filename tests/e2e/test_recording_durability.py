@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sqlite3
 import time
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import (
@@ -32,10 +34,11 @@ def test_sigterm_under_load_loses_no_record(tmp_path, upstream_proc):  # noqa: F
     cfg = config_for(upstream_proc + "/v1")
     cfg["server"] = {"host": "127.0.0.1", "port": 1, "shutdown_grace_s": 10}
     cfg["store"] = {"url": f"sqlite:///{db}"}
+    cfg["recording"] = {"writer": "process"}  # the default: a writer process per worker
     path = tmp_path / "gatehouse.yaml"
     path.write_text(yaml.safe_dump(cfg))
     port = free_port()
-    proc = start_serve(path, port, "--workers", "2")
+    proc = start_serve(path, port, "--workers", "2", new_session=True)
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
     answered: list[str] = []
@@ -54,7 +57,9 @@ def test_sigterm_under_load_loses_no_record(tmp_path, upstream_proc):  # noqa: F
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(client_loop) for _ in range(8)]
         assert wait_for(lambda: len(answered) >= 200, 20)
-        proc.send_signal(signal.SIGTERM)
+        # To the whole process group, as a service manager or Ctrl-C does: the writer
+        # processes get it too, and must still write everything.
+        os.killpg(proc.pid, signal.SIGTERM)
         for f in futures:
             f.result()
     assert proc.wait(30) == 0, proc.communicate()[1]
@@ -112,8 +117,9 @@ class TcpProxy:
         self.lt.run(stop())
 
 
+@pytest.mark.parametrize("writer", ["process", "thread"])
 def test_database_down_then_up_loses_nothing(
-    loop_thread, start_gateway, mock_upstream: MockServer, pg_url, tmp_path: Path
+    loop_thread, start_gateway, mock_upstream: MockServer, pg_url, tmp_path: Path, writer
 ):
     parts = urllib.parse.urlsplit(pg_url)
     proxy = TcpProxy(loop_thread, parts.hostname or "127.0.0.1", parts.port or 5432)
@@ -121,7 +127,11 @@ def test_database_down_then_up_loses_nothing(
     via_proxy = parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
     cfg = config_for(mock_upstream.url)
     cfg["store"] = {"url": via_proxy}
-    cfg["recording"] = {"spool_path": str(tmp_path / "spool"), "flush_interval_s": 0.05}
+    cfg["recording"] = {
+        "spool_path": str(tmp_path / "spool"),
+        "flush_interval_s": 0.05,
+        "writer": writer,
+    }
     gw = start_gateway(cfg)
     telemetry = gw.server.gateway.telemetry
     body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}

@@ -35,9 +35,18 @@ def write_config(tmp_path: Path, upstream: str, **server) -> Path:
     return path
 
 
-def start_serve(config: Path, port: int, *extra: str, env: dict | None = None):
+def start_serve(
+    config: Path, port: int, *extra: str, env: dict | None = None, new_session: bool = False
+):
     proc = gatehouse_cli(
-        "serve", "--config", str(config), "--port", str(port), *extra, env=env or {}
+        "serve",
+        "--config",
+        str(config),
+        "--port",
+        str(port),
+        *extra,
+        env=env or {},
+        start_new_session=new_session,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/readyz")

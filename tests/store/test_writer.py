@@ -193,3 +193,22 @@ def _proxied_postgres(url: str) -> tuple[_Outage, Database]:
             state["down"] = False
 
     return _Outage(begin, end), Database(proxied, connect_timeout_s=1)
+
+
+def test_a_call_served_by_its_only_attempt_is_one_row(db: Database, tmp_path: Path) -> None:
+    started, done = 1_000.001, 1_000.25
+    only = attempt(
+        started_at=started, ended_at=done, duration_ms=(done - started) * 1000.0, span_id="b" * 16
+    )
+    served = record(done_at=done, attempts=[only])
+    retried = record(done_at=done, attempts=[attempt(outcome="error"), only | {"idx": 1}])
+    writer = BatchWriter(db, tmp_path / "spool")
+    assert writer.write([served, retried]) == 2
+    # The common case costs one row; a call with more to say keeps its attempt rows.
+    assert counts(db)["request_attempts"] == 2
+    queries = Queries(db)
+    assert queries.get_record(served["id"]) == served
+    assert queries.get_record(retried["id"]) == retried
+    deployments = {g["group"]: g for g in queries.stats(3600, "deployment", now=1_100)["groups"]}
+    assert deployments["dep-1"]["attempts"] == 3
+    assert deployments["dep-1"]["attempt_errors"] == 1

@@ -58,6 +58,12 @@ class RecordingConfig(_Strict):
         description="Body bytes waiting for the writer per worker; past it (or with the "
         "queue half full) bodies are dropped before any record is.",
     )
+    writer: Literal["process", "thread"] = Field(
+        "process",
+        description="`process`: each worker hands its batches to a writer process of its "
+        "own, so database work never competes with the event loop for the GIL; `thread`: "
+        "the worker writes in a background thread (no extra process).",
+    )
     batch_size: int = Field(500, ge=1, description="Records per insert batch.")
     flush_interval_s: float = Field(
         0.2, gt=0, le=10, description="Longest a record waits before its batch is written."

@@ -15,7 +15,7 @@ transport, chosen by measurement (``bench/writer.py``):
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gatehouse.store import tables
-from gatehouse.store.records import RequestRecord
+from gatehouse.store.records import AttemptRecord, RequestRecord
 
 Rows = list[tuple[Any, ...]]
 TableRows = tuple[Rows, Rows, Rows, Rows]
@@ -43,15 +43,20 @@ def rows_of(records: Sequence[RequestRecord]) -> TableRows:
     for r in records:
         rid = r["id"]
         guard = r["guard"]
+        tried = r["attempts"]
+        inline = tried[0] if len(tried) == 1 and _inlinable(r, tried[0]) else None
         requests.append(
             (
                 *_request_fields(r),
                 None if guard is None else dumps(guard).decode(),
-                len(r["attempts"]),
+                len(tried),
+                None if inline is None else inline["span_id"],
+                None if inline is None else inline["started_at"],
             )
         )
-        for a in r["attempts"]:
-            attempts.append((rid, *_attempt_fields(a)))
+        if inline is None:
+            for a in tried:
+                attempts.append((rid, *_attempt_fields(a)))
         for key, value in r["metadata"].items():
             metadata.append((rid, key, value))
         body = r["body"]
@@ -66,6 +71,58 @@ def rows_of(records: Sequence[RequestRecord]) -> TableRows:
                 )
             )
     return requests, attempts, metadata, bodies
+
+
+def _inlinable(r: RequestRecord, a: AttemptRecord) -> bool:
+    """Whether the call's own fields say everything about its one attempt."""
+    return (
+        a["outcome"] == "ok"
+        and a["idx"] == 0
+        and not a["hedge"]
+        and a["deployment"] == r["deployment"]
+        and a["model"] == r["served_model"]
+        and a["provider"] == r["provider"]
+        and a["upstream_model"] == r["upstream_model"]
+        and a["ended_at"] == r["done_at"]
+        and a["duration_ms"]
+        == (None if a["ended_at"] is None else (a["ended_at"] - a["started_at"]) * 1000.0)
+        and a["status"] is None
+        and a["error_type"] is None
+        and a["error_code"] is None
+        and a["input_tokens"] == r["input_tokens"]
+        and a["output_tokens"] == r["output_tokens"]
+        and a["cached_tokens"] == r["cached_tokens"]
+        and a["reasoning_tokens"] == r["reasoning_tokens"]
+        and a["usage_estimated"] == r["usage_estimated"]
+        and a["cost_usd"] == r["cost_usd"]
+    )
+
+
+def inline_attempt(row: Mapping[str, Any]) -> AttemptRecord:
+    """The attempt a ``requests`` row holds inline (see ``tables.requests``)."""
+    started, ended = row["attempt_started_at"], row["done_at"]
+    return {
+        "idx": 0,
+        "span_id": row["attempt_span_id"],
+        "model": row["served_model"],
+        "deployment": row["deployment"],
+        "provider": row["provider"],
+        "upstream_model": row["upstream_model"],
+        "hedge": False,
+        "started_at": started,
+        "ended_at": ended,
+        "duration_ms": None if ended is None else (ended - started) * 1000.0,
+        "outcome": "ok",
+        "status": None,
+        "error_type": None,
+        "error_code": None,
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "cached_tokens": row["cached_tokens"],
+        "reasoning_tokens": row["reasoning_tokens"],
+        "usage_estimated": row["usage_estimated"],
+        "cost_usd": row["cost_usd"],
+    }
 
 
 class Inserter:

@@ -21,6 +21,7 @@ import orjson
 import sqlalchemy as sa
 
 from gatehouse.store.db import Database
+from gatehouse.store.inserts import inline_attempt
 from gatehouse.store.records import AttemptRecord, BodyRecord, RequestRecord
 from gatehouse.store.stats import GroupBy, StatsReport, compute_stats
 from gatehouse.store.tables import request_attempts, request_bodies, request_metadata, requests
@@ -117,6 +118,7 @@ class Queries:
             rows = rows[:limit]
             meta = _metadata_of(conn, [r["id"] for r in rows])
         for row in rows:
+            del row[_INLINE]
             row["metadata"] = meta.get(row["id"], {})
         next_cursor = _encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
         return RequestPage(rows, next_cursor)
@@ -140,7 +142,7 @@ class Queries:
                 return None
             record = _request_dict(row._mapping)
             request_id = record["id"]
-            record["attempts"] = _attempts_of(conn, [request_id]).get(request_id, [])
+            _attach_attempts([record], _attempts_of(conn, [request_id]))
             record["metadata"] = _metadata_of(conn, [request_id]).get(request_id, {})
             body = conn.execute(
                 sa.select(*request_bodies.c).where(request_bodies.c.request_id == request_id)
@@ -197,8 +199,8 @@ class Queries:
             ids = [r["id"] for r in rows]
             attempts = _attempts_of(conn, ids)
             meta = _metadata_of(conn, ids)
+        _attach_attempts(rows, attempts)
         for row in rows:
-            row["attempts"] = attempts.get(row["id"], [])
             row["metadata"] = meta.get(row["id"], {})
         start = min(r["received_at"] for r in rows)
         end = max(r["done_at"] or r["received_at"] for r in rows)
@@ -292,7 +294,19 @@ def _request_dict(row: Any) -> dict[str, Any]:
     out = dict(row)
     guard = out["guard"]
     out["guard"] = None if guard is None else orjson.loads(guard)
+    # Storage detail, not part of the record: a one-attempt call's attempt kept inline.
+    out[_INLINE] = inline_attempt(out) if out["attempt_span_id"] is not None else None
+    del out["attempt_span_id"], out["attempt_started_at"]
     return out
+
+
+_INLINE = "_inline_attempt"
+
+
+def _attach_attempts(rows: list[dict[str, Any]], attempts: dict[str, list[AttemptRecord]]) -> None:
+    for row in rows:
+        inline = row.pop(_INLINE)
+        row["attempts"] = attempts.get(row["id"]) or ([inline] if inline is not None else [])
 
 
 def _metadata_of(conn: sa.Connection, ids: list[str]) -> dict[str, dict[str, str]]:

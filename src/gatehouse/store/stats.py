@@ -209,7 +209,23 @@ def _add_attempts(
         .where(_A.started_at >= start, _A.started_at <= end)
         .group_by(_A.deployment)
     )
-    for deployment, n, failed in conn.execute(query):
+    # Calls served by their only attempt keep it inline in `requests` (tables.py).
+    inline = (
+        sa.select(_R.deployment, sa.func.count(), sa.literal(0))
+        .where(
+            _R.attempt_span_id.isnot(None),
+            _R.attempt_started_at >= start,
+            _R.attempt_started_at <= end,
+        )
+        .group_by(_R.deployment)
+    )
+    counts: dict[str, list[int]] = {}
+    for result in (conn.execute(query), conn.execute(inline)):
+        for deployment, n, failed in result:
+            total = counts.setdefault(deployment, [0, 0])
+            total[0] += n
+            total[1] += int(failed)
+    for deployment, (n, failed) in counts.items():
         stats = out.setdefault(
             deployment,
             GroupStats(

@@ -70,6 +70,11 @@ requests = sa.Table(
     # JSON text and the number of attempts (so listings need no join).
     sa.Column("guard", sa.Text),
     sa.Column("attempt_count", sa.Integer, nullable=False),
+    # A call served by its one and only attempt keeps that attempt here, not as a row of
+    # request_attempts (most calls: one row written instead of two). The attempt's other
+    # fields are the call's own (deployment, usage, cost, done_at).
+    sa.Column("attempt_span_id", sa.Text),
+    sa.Column("attempt_started_at", Time),
     sa.Index("ix_requests_received_at", "received_at"),
     sa.Index("ix_requests_model_received_at", "model", "received_at"),
     sa.Index("ix_requests_served_model_received_at", "served_model", "received_at"),
@@ -135,6 +140,8 @@ request_bodies = sa.Table(
 )
 
 # Fields of RequestRecord and AttemptRecord, in column order (the columns the writer
-# fills straight from the record: all but `guard`, `attempt_count` and `request_id`).
-REQUEST_FIELDS: tuple[str, ...] = tuple(c.name for c in requests.columns)[:-2]
+# fills straight from the record: all but the four derived ones at the end of
+# `requests` — guard, attempt_count, attempt_span_id, attempt_started_at — and
+# `request_id`).
+REQUEST_FIELDS: tuple[str, ...] = tuple(c.name for c in requests.columns)[:-4]
 ATTEMPT_FIELDS: tuple[str, ...] = tuple(c.name for c in request_attempts.columns)[1:]

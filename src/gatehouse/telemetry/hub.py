@@ -18,6 +18,7 @@ from gatehouse.pipeline.exchange import Exchange
 from gatehouse.routing import ModelRoute
 from gatehouse.store import BatchWriter, Database
 from gatehouse.store.db import open_failure
+from gatehouse.store.process_writer import ProcessWriter
 from gatehouse.store.records import RequestRecord
 from gatehouse.supervisor import WORKER_INDEX_ENV
 from gatehouse.telemetry.cost import PriceTable
@@ -62,11 +63,14 @@ class Telemetry:
         self.spans = SpanExport(config.tracing)
         recording = config.recording
         self.database: Database | None = None
-        self.writer: BatchWriter | None = None
+        self.writer: BatchWriter | ProcessWriter | None = None
         sinks: list[Any] = []
         if recording.enabled and recording.bodies != "none":
             self.database = Database(config.store.url)
-            self.writer = BatchWriter(self.database, spool_path(config))
+            if recording.writer == "process":
+                self.writer = ProcessWriter(config.store.url, spool_path(config))
+            else:
+                self.writer = BatchWriter(self.database, spool_path(config))
             sinks.append(self.writer)
         if self.spans.enabled:
             sinks.append(_Spans(self.spans))
@@ -99,6 +103,8 @@ class Telemetry:
         if self.database is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self._prepare_store)
+        if isinstance(self.writer, ProcessWriter):
+            self.writer.start()
         self.recorder.start()
         if self.metrics is not None:
             await self.metrics.start()
@@ -132,7 +138,7 @@ class Telemetry:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.spans.shutdown, 5.0)
         if self.writer is not None:
-            self.writer.close()
+            await loop.run_in_executor(None, self.writer.close)
 
     def observe_now(self, exchange: Exchange) -> None:
         """Record and drain at once (tests and tools)."""

@@ -55,6 +55,7 @@ class RecordBuilder:
                 usage = Usage(input_estimate, estimate_output_tokens(a.content_events), 0, 0)
                 a_estimated = True
             started_at = a.started + offset
+            ended_at = None if a.ended is None else a.ended + offset
             a_cost = None
             if usage is not None:
                 price = self.prices.price_for(a.deployment, a.upstream_model, started_at)
@@ -72,8 +73,9 @@ class RecordBuilder:
                     "upstream_model": a.upstream_model,
                     "hedge": a.hedge,
                     "started_at": started_at,
-                    "ended_at": None if a.ended is None else a.ended + offset,
-                    "duration_ms": None if a.ended is None else (a.ended - a.started) * 1000,
+                    "ended_at": ended_at,
+                    # From the stored instants, so that a reader computes the same value.
+                    "duration_ms": None if ended_at is None else (ended_at - started_at) * 1000.0,
                     "outcome": "cancelled" if a.outcome == "pending" else a.outcome,
                     "status": a.status,
                     "error_type": a.error_type,

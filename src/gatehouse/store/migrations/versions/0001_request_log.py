@@ -59,6 +59,8 @@ def upgrade() -> None:
         sa.Column("finish_reason", sa.Text),
         sa.Column("guard", sa.Text),
         sa.Column("attempt_count", sa.Integer, nullable=False),
+        sa.Column("attempt_span_id", sa.Text),
+        sa.Column("attempt_started_at", Time),
     )
     op.create_index("ix_requests_received_at", "requests", ["received_at"])
     op.create_index("ix_requests_model_received_at", "requests", ["model", "received_at"])
