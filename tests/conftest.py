@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -106,9 +108,14 @@ def mock_upstream(loop_thread: LoopThread) -> Iterator[MockServer]:
     server.close()
 
 
+# Every gateway's store lives under one directory, removed when the test run ends.
+_STORES = Path(tempfile.mkdtemp(prefix="gatehouse-tests-"))
+atexit.register(shutil.rmtree, _STORES, True)
+
+
 def temp_store_url() -> str:
     """A SQLite file of its own, never in the working directory."""
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='gatehouse-test-')) / 'gatehouse.db'}"
+    return f"sqlite:///{Path(tempfile.mkdtemp(dir=_STORES)) / 'gatehouse.db'}"
 
 
 def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
