@@ -145,7 +145,7 @@ def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
 class GatewayServer:
     def __init__(self, loop_thread: LoopThread, cfg: dict[str, Any]) -> None:
         self._lt = loop_thread
-        cfg = {"store": {"url": temp_store_url()}} | cfg
+        cfg = {"store": {"url": temp_store_url()}, "recording": {"writer": "thread"}} | cfg
         config = parse_config(yaml.safe_dump(cfg), "test.yaml", {})
         self.server = Server(config, admin_key=ADMIN_KEY)
         loop_thread.run(self.server.start())

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -87,10 +88,19 @@ def run_workers(
                     proc.kill() if signum == signal.SIGKILL else proc.terminate()
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    kill_at: float | None = None
     try:
         while any(p.is_alive() for p in procs):
             for proc in procs:
                 proc.join(timeout=0.2)
+            if stopping and kill_at is None:
+                kill_at = time.monotonic() + grace_s + 10
+            elif kill_at is not None and time.monotonic() > kill_at:
+                # A worker that outlives its grace period and then some is stuck.
+                print("gatehouse: a worker did not stop in time; killing it", file=sys.stderr)
+                for proc in procs:
+                    if proc.is_alive():
+                        proc.kill()
             dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
             if not stopping and dead:
                 # A worker died on its own: stop the others rather than serve half-capacity

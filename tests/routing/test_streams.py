@@ -51,3 +51,16 @@ def test_malformed_or_error_events_fail_the_attempt(payload):
 
 def test_comments_and_blank_lines_are_ignored():
     assert has_content(b": keep-alive\n\n") is False
+
+
+def test_the_usage_chunk_is_found_in_any_event_spelling():
+    from gatehouse.routing.streams import without_usage_chunk
+
+    usage = b'{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}'
+    content = b'data: {"choices":[{"delta":{"content":"hi"}}],"usage":null}\n\n'
+    for event in (b"data: " + usage, b"data:" + usage, b"event: chunk\nid: 7\ndata: " + usage):
+        block = content + event + b"\n\ndata: [DONE]\n\n"
+        assert without_usage_chunk(block) == content + b"data: [DONE]\n\n"
+    # A chunk that also carries choices is the client's content: kept.
+    mixed = b'data: {"choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}\n\n'
+    assert without_usage_chunk(mixed) == mixed

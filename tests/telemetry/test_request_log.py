@@ -22,7 +22,7 @@ def priced(url: str, store_url: str | None = None, **overrides: Any) -> dict[str
     return cfg
 
 
-def record_of(gw: GatewayServer, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+def record_of(gw: GatewayServer, request_id: str, timeout: float = 15.0) -> dict[str, Any]:
     found: dict[str, Any] = {}
 
     def arrived() -> bool:
@@ -255,3 +255,37 @@ def test_the_request_log_needs_the_admin_key(gateway):
     assert r.status_code == 401
     r = httpx.get(f"{gateway.base}/admin/api/stats", params={"window": "forever"}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"]["param"] == "window"
+
+
+def test_a_body_too_large_is_recorded_as_the_413_the_client_got(start_gateway, mock_upstream):
+    cfg = config_for(mock_upstream.url)
+    cfg["server"]["max_body_bytes"] = 2048
+    gw = start_gateway(cfg)
+    big = {"model": "chat", "messages": [{"role": "user", "content": "x" * 5000}]}
+    r = httpx.post(f"{gw.url}/chat/completions", json=big)
+    assert r.status_code == 413
+    rec = record_of(gw, r.headers["x-request-id"])
+    assert rec["status"] == 413 and rec["error_code"] == "request_too_large"
+
+
+def test_nul_in_client_text_never_costs_the_record(start_gateway, mock_upstream, store_url):
+    gw = start_gateway(config_for(mock_upstream.url, store={"url": store_url}))
+    r = httpx.post(
+        f"{gw.url}/chat/completions",
+        json={
+            "model": "chat",
+            "messages": [{"role": "user", "content": "x"}],
+            "user": "u\u00007",
+            "metadata": {"k\u0000": "v\u0000"},
+        },
+    )
+    assert r.status_code == 200
+    rec = record_of(gw, r.headers["x-request-id"])
+    assert rec["subject_id"] == "u\ufffd7"
+    assert rec["metadata"] == {"k\ufffd": "v\ufffd"}
+    r = httpx.post(
+        f"{gw.url}/chat/completions",
+        json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+        headers={"x-gatehouse-metadata": '{"k": "a\\u0000b"}'},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_metadata"

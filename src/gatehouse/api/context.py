@@ -66,10 +66,10 @@ def parse_metadata(raw: str) -> dict[str, str]:
             )
         if isinstance(item, bool | int | float):
             item = orjson.dumps(item).decode()
-        if not isinstance(item, str) or len(item) > MAX_VALUE_CHARS:
+        if not isinstance(item, str) or len(item) > MAX_VALUE_CHARS or "\x00" in item + key:
             raise InvalidRequest(
                 f"{METADATA_HEADER}: the value of {key!r} must be a string (or number) of at "
-                f"most {MAX_VALUE_CHARS} characters",
+                f"most {MAX_VALUE_CHARS} characters, without NUL",
                 code="invalid_metadata",
             )
         out[key] = item

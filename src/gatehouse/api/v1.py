@@ -18,7 +18,13 @@ import orjson
 from aiohttp import web
 
 from gatehouse.api.context import start_trace
-from gatehouse.api.errors import REQUEST_ID, REQUEST_ID_KEY, ROUTE, SERVER
+from gatehouse.api.errors import (
+    REQUEST_ID,
+    REQUEST_ID_KEY,
+    ROUTE,
+    SERVER,
+    translate_http_exception,
+)
 from gatehouse.api.streams import LiveStreams
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
 from gatehouse.ids import time_ordered_id
@@ -96,7 +102,15 @@ class OpenAIRoutes:
                 err.route = _route_header(exchange)
             raise
         except asyncio.CancelledError:
-            exchange.status = CLIENT_CLOSED
+            if gateway.ready:
+                exchange.status = CLIENT_CLOSED
+            else:  # the shutdown deadline cut it, not the client
+                cut = Overloaded("the gateway shut down before the call finished", code="shutdown")
+                exchange.error, exchange.status = cut, cut.http_status
+            raise
+        except web.HTTPException as exc:  # e.g. the body was too large to read
+            refused = translate_http_exception(exc, request)
+            exchange.error, exchange.status = refused, refused.http_status
             raise
         except Exception as exc:
             exchange.error, exchange.status = exc, 500

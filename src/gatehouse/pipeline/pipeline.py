@@ -81,7 +81,9 @@ class Gateway:
 
     async def close(self) -> None:
         self.ready = False
-        await self.health.stop()
-        for provider in self.providers.values():
-            await provider.close()
-        await self.telemetry.close()
+        try:
+            await self.health.stop()
+            for provider in self.providers.values():
+                await provider.close()
+        finally:
+            await self.telemetry.close()

@@ -166,9 +166,11 @@ class OpenAIProvider(Provider):
                 complete = False
                 async for data in resp.content.iter_any():
                     watch.last = loop.time()
-                    if b"\r" in data:
-                        data = data.replace(b"\r\n", b"\n")
                     pending += data
+                    if b"\r" in data:
+                        # On the joined buffer, so a CRLF split between two reads is
+                        # still one line end (a lone trailing CR waits for its LF).
+                        pending = pending.replace(b"\r\n", b"\n")
                     cut = pending.rfind(b"\n\n")
                     if cut < 0:
                         continue

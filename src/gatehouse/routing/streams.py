@@ -143,15 +143,21 @@ def without_usage_chunk(block: bytes) -> bytes:
     """The block minus the usage-only chunk (``choices: []``) the gateway asked for."""
     kept = []
     for event in block.split(b"\n\n"):
-        if event.startswith(b"data: {") and (_USAGE[0] in event or _USAGE[1] in event):
-            try:
-                chunk = orjson.loads(event[6:])
-            except orjson.JSONDecodeError:
-                chunk = None
-            if isinstance(chunk, dict) and not chunk.get("choices"):
+        if _USAGE[0] in event or _USAGE[1] in event:
+            chunk = _event_data(event)
+            if isinstance(chunk, dict) and not chunk.get("choices") and chunk.get("usage"):
                 continue
         kept.append(event)
     return b"\n\n".join(kept)
+
+
+def _event_data(event: bytes) -> Any:
+    """The JSON of an SSE event's ``data:`` line(s), whatever other fields it has."""
+    lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
+    try:
+        return orjson.loads(b"\n".join(lines)) if lines else None
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _settlerelay(exchange: Exchange, opened: Opened, finished: bool) -> None:

@@ -15,9 +15,10 @@ written are lost, and the error log says so.
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -80,17 +81,20 @@ class ProcessWriter:
         )
         self._proc.start()
         child_conn.close()
-        # Runs before multiprocessing's own exit hook (registered earlier), which would
-        # otherwise wait for a child that is still waiting for us.
-        atexit.register(self.close)
+        # Should the worker end without close() (an error on the way out), this runs
+        # in multiprocessing's exit hook *before* it joins its children — which would
+        # otherwise wait forever for a child that is waiting for us.
+        self._finalizer = multiprocessing.util.Finalize(self, self.close, exitpriority=10)
 
     def write(self, records: list[RequestRecord]) -> int:
         """Hand the batch over; returns how many were taken (written later, in order)."""
         if self._fallback is None and self._conn is not None:
             try:
                 with self._lock:
-                    self._conn.send(records)
-                return len(records)
+                    conn = self._conn
+                    if conn is not None:  # close() may have run meanwhile
+                        conn.send(records)
+                        return len(records)
             except (OSError, ValueError):
                 self._fall_back()
         return int(self._writer_here().write(records))
@@ -102,9 +106,16 @@ class ProcessWriter:
             return
         try:
             with self._lock:
-                self._conn.send(_TICK)
-                if self._conn.poll(10):
-                    self._counters = self._conn.recv()
+                conn = self._conn
+                if conn is None:
+                    return
+                # A reply that came after an earlier wait gave up is stale: read past it,
+                # so that replies never fall behind their ticks.
+                while conn.poll(0):
+                    self._counters = conn.recv()
+                conn.send(_TICK)
+                if conn.poll(10):
+                    self._counters = conn.recv()
         except (OSError, EOFError, ValueError):
             self._fall_back()
 
@@ -141,17 +152,21 @@ class ProcessWriter:
 
     def close(self, timeout_s: float = 60.0) -> None:
         """Let the child write everything it was sent, then stop it."""
-        atexit.unregister(self.close)
         if self._fallback is not None:
             self._fallback.close()
-        conn, proc, self._conn = self._conn, self._proc, None
-        if conn is None:
-            return
+        # Bounded: the recorder thread may be stuck sending to a child stuck on a
+        # database that stopped answering.
+        locked = self._lock.acquire(timeout=timeout_s)
         try:
-            with self._lock:
-                conn.send(_CLOSE)
-        except (OSError, ValueError):
-            pass
+            conn, proc, self._conn = self._conn, self._proc, None
+            if conn is None:
+                return
+            if locked:
+                with contextlib.suppress(OSError, ValueError):
+                    conn.send(_CLOSE)
+        finally:
+            if locked:
+                self._lock.release()
         proc.join(timeout_s)
         if proc.is_alive():
             log.error("the store's writer process did not finish within %gs", timeout_s)

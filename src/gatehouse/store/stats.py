@@ -113,7 +113,7 @@ def compute_stats(
             sa.func.sum(_R.input_tokens),
             sa.func.sum(_R.output_tokens),
             sa.func.sum(_R.cost_usd),
-            sa.func.avg(_R.output_tokens_per_s),
+            sa.func.avg(sa.case((_R.stream.is_(True), _R.output_tokens_per_s))),
         )
         .where(*in_window)
         .group_by(g)
@@ -214,6 +214,10 @@ def _add_attempts(
         sa.select(_R.deployment, sa.func.count(), sa.literal(0))
         .where(
             _R.attempt_span_id.isnot(None),
+            # Bounds on the indexed received_at first: an inline attempt starts within
+            # moments of its call's arrival.
+            _R.received_at >= start - 60,
+            _R.received_at <= end,
             _R.attempt_started_at >= start,
             _R.attempt_started_at <= end,
         )

@@ -130,15 +130,18 @@ class Telemetry:
             )
 
     async def close(self, timeout_s: float = 30.0) -> None:
-        if self.scraper is not None:
-            await self.scraper.stop()
-        await self.recorder.close(timeout_s)
-        if self.metrics is not None:
-            await self.metrics.stop()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.spans.shutdown, 5.0)
-        if self.writer is not None:
-            await loop.run_in_executor(None, self.writer.close)
+        try:
+            if self.scraper is not None:
+                await self.scraper.stop()
+            await self.recorder.close(timeout_s)
+            if self.metrics is not None:
+                await self.metrics.stop()
+            await loop.run_in_executor(None, self.spans.shutdown, 5.0)
+        finally:
+            # Whatever failed above, the writer must write what it holds and stop.
+            if self.writer is not None:
+                await loop.run_in_executor(None, self.writer.close)
 
     def observe_now(self, exchange: Exchange) -> None:
         """Record and drain at once (tests and tools)."""

@@ -8,7 +8,9 @@ seconds, and the bodies when the policy keeps them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
+
+import orjson
 
 from gatehouse.errors import GatehouseError
 from gatehouse.pipeline.exchange import Exchange
@@ -119,12 +121,12 @@ class RecordBuilder:
             "trace_id": ex.trace_id,
             "span_id": ex.span_id,
             "parent_span_id": ex.parent_span_id,
-            "session_id": _header(ex, SESSION_HEADER) or metadata.get("session_id"),
-            "subject_id": _subject(ex),
+            "session_id": _text(_header(ex, SESSION_HEADER) or metadata.get("session_id")),
+            "subject_id": _text(_subject(ex)),
             "key_id": None,
             "team_id": None,
             "operation": ex.operation,
-            "model": ex.model,
+            "model": _text(ex.model),
             "served_model": ex.served_model,
             "deployment": dep.name if dep is not None else None,
             "provider": dep.provider.name if dep is not None else None,
@@ -211,11 +213,23 @@ def _metadata(ex: Exchange) -> dict[str, str]:
     given = ex.body.get("metadata")
     if isinstance(given, dict):
         for key, value in list(given.items())[:16]:
-            if isinstance(key, str) and isinstance(value, str | int | float | bool):
-                out[key[:64]] = str(value)[:512]
+            if isinstance(key, str) and key and isinstance(value, str | int | float | bool):
+                text = orjson.dumps(value).decode() if not isinstance(value, str) else value
+                out[_text(key[:64])] = _text(text[:512])
     if ex.metadata:
         out.update(ex.metadata)
     return out
+
+
+@overload
+def _text(value: str) -> str: ...
+@overload
+def _text(value: str | None) -> str | None: ...
+def _text(value: str | None) -> str | None:
+    """Client text as a database takes it: PostgreSQL's text type cannot hold NUL."""
+    if value is not None and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 def _message(err: Exception | None) -> str | None:

@@ -68,6 +68,7 @@ class Recorder:
         self._body_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
+        self._closed = False
         self._thread: threading.Thread | None = None
         self.recorded = 0
         self.dropped_records = 0
@@ -82,11 +83,31 @@ class Recorder:
             self._thread.start()
 
     def record(self, exchange: Exchange) -> None:
-        """Take a finished call; never blocks, never raises."""
+        """Take a finished call; never blocks (until shut down), never raises."""
         self._finished.append(exchange)
-        if not self._drain_scheduled and self._loop is not None:
+        if self._drain_scheduled:
+            return
+        if self._loop is not None:
             self._drain_scheduled = True
             self._loop.call_soon(self.drain)
+        elif self._closed:
+            self._write_late()
+
+    def _write_late(self) -> None:
+        """A call that ended after close() (cut by the shutdown deadline a few loop turns
+        late): written here and now rather than lost; only ever at shutdown."""
+        finished, self._finished = self._finished, []
+        records = []
+        for exchange in finished:
+            try:
+                records.append(self.builder.build(exchange))
+            except Exception:
+                log.exception("could not build the record of request %s", exchange.request_id)
+        self.recorded += len(records)
+        if self.metrics is not None:
+            self._safely(self.metrics.observe, records)
+        for sink in self.sinks:
+            self._safely(sink.write, records)
 
     def drain(self) -> None:
         """Build the records of the calls finished since the last drain and pass them on."""
@@ -174,7 +195,8 @@ class Recorder:
     async def close(self, timeout_s: float = 30.0) -> None:
         """Drain, then write out everything queued; returns when it is written."""
         self.drain()
-        self._loop = None  # calls finishing after this are not taken any more
+        self._loop = None  # calls finishing after this are written at once (_write_late)
+        self._closed = True
         thread = self._thread
         if thread is None:
             return

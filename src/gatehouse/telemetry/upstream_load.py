@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TypedDict
 
@@ -187,7 +188,7 @@ class UpstreamScraper:
             return
         load = self._load[name]
         if load["error"] is not None:
-            log.info("metrics of deployment %s are readable again (%s)", name, url)
+            log.info("metrics of deployment %s are readable again (%s)", name, _safe_url(url))
         load["queue_length"] = queue
         load["running"] = running
         load["kv_cache_usage"] = kv
@@ -197,7 +198,9 @@ class UpstreamScraper:
     def _failed(self, name: str, url: str, error: str) -> None:
         load = self._load[name]
         if load["error"] is None:
-            log.warning("cannot read metrics of deployment %s from %s: %s", name, url, error)
+            log.warning(
+                "cannot read metrics of deployment %s from %s: %s", name, _safe_url(url), error
+            )
         load["queue_length"] = load["running"] = load["kv_cache_usage"] = None
         load["error"] = error
 
@@ -206,3 +209,12 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     return str(exc) or type(exc).__name__
+
+
+def _safe_url(url: str) -> str:
+    """The URL without credentials or query (either may hold a token) for log lines."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
