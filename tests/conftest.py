@@ -118,6 +118,14 @@ def temp_store_url() -> str:
     return f"sqlite:///{Path(tempfile.mkdtemp(dir=_STORES)) / 'gatehouse.db'}"
 
 
+def temp_spool_path() -> str:
+    return str(Path(tempfile.mkdtemp(dir=_STORES)) / "spool")
+
+
+def recording_for_tests() -> dict[str, Any]:
+    return {"writer": "thread", "spool_path": temp_spool_path()}
+
+
 def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
     """A minimal gateway config dict pointing one model at the upstream."""
     cfg: dict[str, Any] = {
@@ -125,7 +133,7 @@ def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
         "store": {"url": temp_store_url()},
         # The default is a writer process per worker; tests start hundreds of gateways,
         # so they write in a thread unless a test is about the process.
-        "recording": {"writer": "thread"},
+        "recording": recording_for_tests(),
         "providers": {
             "local": {
                 "kind": "openai",
@@ -145,7 +153,9 @@ def config_for(upstream_url: str, **overrides: Any) -> dict[str, Any]:
 class GatewayServer:
     def __init__(self, loop_thread: LoopThread, cfg: dict[str, Any]) -> None:
         self._lt = loop_thread
-        cfg = {"store": {"url": temp_store_url()}, "recording": {"writer": "thread"}} | cfg
+        cfg = {"store": {"url": temp_store_url()}, "recording": recording_for_tests()} | cfg
+        # A spool of its own, never the working directory's (a PostgreSQL store's default).
+        cfg["recording"] = {"spool_path": temp_spool_path()} | cfg["recording"]
         config = parse_config(yaml.safe_dump(cfg), "test.yaml", {})
         self.server = Server(config, admin_key=ADMIN_KEY)
         loop_thread.run(self.server.start())

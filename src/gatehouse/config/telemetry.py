@@ -71,8 +71,9 @@ class RecordingConfig(_Strict):
     spool_path: str | None = Field(
         None,
         description="Append-only file for records the store could not take (database "
-        "down); replayed when it returns. Default: next to the SQLite file, or "
-        "./gatehouse-spool in the working directory.",
+        "down); replayed when it returns; one per worker (`-<index>` is appended). Default: "
+        "next to the SQLite file, or ./gatehouse-<hash of store.url>.spool in the working "
+        "directory.",
     )
 
 

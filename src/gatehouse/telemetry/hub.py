@@ -8,6 +8,7 @@ writer thread, or at scrape time.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -162,7 +163,10 @@ def spool_path(config: Config) -> Path:
     elif config.store.url.startswith("sqlite:///"):
         base = Path(config.store.url.removeprefix("sqlite:///").split("?", 1)[0] + ".spool")
     else:
-        base = Path("gatehouse.spool")
+        # Named after the database, so that two gateways started from one directory for
+        # different databases never replay each other's records into the wrong one.
+        digest = hashlib.sha256(config.store.url.encode()).hexdigest()[:12]
+        base = Path(f"gatehouse-{digest}.spool")
     return base.with_name(f"{base.name}-{worker}")
 
 
