@@ -239,7 +239,9 @@ async def _print_request_log(root: str, admin_key: str, calls: int) -> None:
     console.print(stats_table(data, "The request log, per model (gatehouse stats)"))
     console.print(
         "Every call above was recorded (SQLite, off the request path): latency and TTFT "
-        "percentiles, errors (the 429s), availability and cost come from the store."
+        "percentiles, errors, availability and cost come from the store. The 429s the demo "
+        "asked for count as failures, and a minute with 5% or more failed calls counts as "
+        "unavailable: that is chat's availability."
     )
 
 
