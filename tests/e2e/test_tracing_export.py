@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.conftest import ADMIN_KEY, GatewayServer, config_for, wait_for
+from tests.otlp import Received, attributes, otlp_receiver
 
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
@@ -26,60 +24,31 @@ CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hello there"}
 class Collector:
     """What the receiver got: every span, with its resource's attributes."""
 
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.spans: list[tuple[dict[str, Any], Span]] = []
-        self.lock = threading.Lock()
+    def __init__(self, received: Received) -> None:
+        self.received = received
 
-    def add(self, path: str, body: bytes) -> None:
-        request = ExportTraceServiceRequest.FromString(body)
-        with self.lock:
-            self.paths.append(path)
-            for resource_spans in request.resource_spans:
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _, _ in list(self.received)]
+
+    @property
+    def spans(self) -> list[tuple[dict[str, Any], Span]]:
+        out = []
+        for _, _, body in list(self.received):
+            for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
                 resource = attributes(resource_spans.resource.attributes)
                 for scope_spans in resource_spans.scope_spans:
-                    self.spans.extend((resource, s) for s in scope_spans.spans)
+                    out.extend((resource, s) for s in scope_spans.spans)
+        return out
 
     def of_trace(self, trace_id: str) -> list[Span]:
-        with self.lock:
-            return [s for _, s in self.spans if s.trace_id.hex() == trace_id]
+        return [s for _, s in self.spans if s.trace_id.hex() == trace_id]
 
 
 @pytest.fixture
 def collector() -> Iterator[tuple[str, Collector]]:
-    got = Collector()
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.add(self.path, body)
-            reply = ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", got
-    server.shutdown()
-    server.server_close()
-
-
-def attributes(kvs: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for kv in kvs:
-        which = kv.value.WhichOneof("value")
-        value = getattr(kv.value, which)
-        if which == "array_value":
-            value = [getattr(v, v.WhichOneof("value")) for v in value.values]
-        out[kv.key] = value
-    return out
+    with otlp_receiver() as (endpoint, received):
+        yield endpoint, Collector(received)
 
 
 def traced_gateway(start_gateway, mock_upstream, endpoint: str, **tracing: Any):

@@ -6,16 +6,13 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
@@ -32,6 +29,7 @@ from gatehouse.telemetry.tracing import (
     ratio_bound,
     sampled_by_ratio,
 )
+from tests.otlp import Received, attributes, otlp_receiver
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -452,44 +450,10 @@ def test_disabled_export_costs_nothing_and_never_loads_the_sdk() -> None:
 # --- a real OTLP/HTTP receiver --------------------------------------------------------
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    requests: list[tuple[str, dict[str, str], bytes]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        reply = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, dict[str, str], bytes]]]]:
-    received: list[tuple[str, dict[str, str], bytes]] = []
-    handler = type("Handler", (_Receiver,), {"requests": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
-    server.shutdown()
-    server.server_close()
-
-
-def _attrs(kvs: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for kv in kvs:
-        which = kv.value.WhichOneof("value")
-        value = getattr(kv.value, which)
-        if which == "array_value":
-            value = [getattr(v, v.WhichOneof("value")) for v in value.values]
-        out[kv.key] = value
-    return out
+def collector() -> Iterator[tuple[str, Received]]:
+    with otlp_receiver() as got:
+        yield got
 
 
 def test_spans_arrive_at_an_otlp_http_collector(collector) -> None:
@@ -512,7 +476,7 @@ def test_spans_arrive_at_an_otlp_http_collector(collector) -> None:
     assert headers["x-api-key"] == "k-123"
     request = ExportTraceServiceRequest.FromString(body)
     (resource_spans,) = request.resource_spans
-    assert _attrs(resource_spans.resource.attributes)["service.name"] == "gh-e2e"
+    assert attributes(resource_spans.resource.attributes)["service.name"] == "gh-e2e"
     (scope_spans,) = resource_spans.scope_spans
     assert scope_spans.scope.name == "gatehouse"
     by_id = {s.span_id.hex(): s for s in scope_spans.spans}
@@ -522,7 +486,7 @@ def test_spans_arrive_at_an_otlp_http_collector(collector) -> None:
     assert server.parent_span_id.hex() == PARENT
     assert server.kind == server.SPAN_KIND_SERVER
     assert server.start_time_unix_nano == int(T0 * 1e9)
-    attrs = _attrs(server.attributes)
+    attrs = attributes(server.attributes)
     assert attrs["gen_ai.operation.name"] == "chat"
     assert attrs["gen_ai.provider.name"] == "openai"
     assert attrs["gen_ai.usage.input_tokens"] == 120
@@ -532,7 +496,7 @@ def test_spans_arrive_at_an_otlp_http_collector(collector) -> None:
     assert failed.parent_span_id.hex() == "a" * 16
     assert failed.kind == failed.SPAN_KIND_CLIENT
     assert failed.status.code == failed.status.STATUS_CODE_ERROR
-    assert _attrs(failed.attributes)["error.type"] == "rate_limited"
+    assert attributes(failed.attributes)["error.type"] == "rate_limited"
 
 
 def test_an_unreachable_collector_never_blocks_the_caller() -> None:

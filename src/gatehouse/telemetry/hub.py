@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from gatehouse.config import Config
-from gatehouse.pipeline.exchange import Exchange
 from gatehouse.routing import ModelRoute
 from gatehouse.store import BatchWriter, Database
 from gatehouse.store.db import open_failure
@@ -46,11 +45,7 @@ class _Spans:
 class Telemetry:
     def __init__(self, config: Config, routes: dict[str, ModelRoute]) -> None:
         self.config = config
-        overrides = {
-            dep_cfg_name: price
-            for dep_cfg_name, price in _deployment_prices(config, routes).items()
-        }
-        self.prices = PriceTable(overrides=overrides)
+        self.prices = PriceTable(overrides=_deployment_prices(config, routes))
         # The lowest-cost strategy compares prices: fill in the shipped ones.
         for route in routes.values():
             for dep in route.deployments:
@@ -143,11 +138,6 @@ class Telemetry:
             # Whatever failed above, the writer must write what it holds and stop.
             if self.writer is not None:
                 await loop.run_in_executor(None, self.writer.close)
-
-    def observe_now(self, exchange: Exchange) -> None:
-        """Record and drain at once (tests and tools)."""
-        self.recorder.record(exchange)
-        self.recorder.drain()
 
 
 class StoreNotReady(RuntimeError):

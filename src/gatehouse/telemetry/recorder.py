@@ -97,24 +97,12 @@ class Recorder:
         """A call that ended after close() (cut by the shutdown deadline a few loop turns
         late): written here and now rather than lost; only ever at shutdown."""
         finished, self._finished = self._finished, []
-        records = []
-        for exchange in finished:
-            try:
-                records.append(self.builder.build(exchange))
-            except Exception:
-                log.exception("could not build the record of request %s", exchange.request_id)
-        self.recorded += len(records)
-        if self.metrics is not None:
-            self._safely(self.metrics.observe, records)
+        records = self._build(finished)
         for sink in self.sinks:
             self._safely(sink.write, records)
 
-    def drain(self) -> None:
-        """Build the records of the calls finished since the last drain and pass them on."""
-        self._drain_scheduled = False
-        finished, self._finished = self._finished, []
-        if not finished:
-            return
+    def _build(self, finished: list[Exchange]) -> list[RequestRecord]:
+        """The records of finished calls, counted in the metrics; a bad one is skipped."""
         records: list[RequestRecord] = []
         for exchange in finished:
             try:
@@ -127,6 +115,15 @@ class Recorder:
                 self.metrics.observe(records)
             except Exception:
                 log.exception("metrics update failed")
+        return records
+
+    def drain(self) -> None:
+        """Build the records of the calls finished since the last drain and pass them on."""
+        self._drain_scheduled = False
+        finished, self._finished = self._finished, []
+        if not finished:
+            return
+        records = self._build(finished)
         if self.sinks:
             self._enqueue(records)
 
