@@ -49,6 +49,7 @@ def record(**overrides: Any) -> RequestRecord:
         "subject_id": None,
         "key_id": "key-1",
         "team_id": "team-1",
+        "user_id": "user-1",
         "operation": "chat",
         "model": "chat",
         "served_model": "chat",

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from gatehouse import __version__
 from gatehouse.cli.db import db_app
+from gatehouse.cli.keys import keys_app
 from gatehouse.cli.observe import logs_app, stats
 from gatehouse.config import Config, ConfigError, load_config
 
@@ -28,6 +29,7 @@ route_app = typer.Typer(help="Inspect routing decisions.", no_args_is_help=True)
 app.add_typer(route_app, name="route")
 app.add_typer(logs_app, name="logs")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 app.command("stats")(stats)
 
 UrlOption = Annotated[

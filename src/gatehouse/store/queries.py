@@ -47,6 +47,7 @@ class RequestFilter:
     deployment: str | None = None
     key_id: str | None = None
     team_id: str | None = None
+    user_id: str | None = None
     status: int | str | None = None
     subject_id: str | None = None
     trace_id: str | None = None
@@ -183,15 +184,17 @@ class Queries:
         }
         return out
 
-    def trace(self, trace_id: str) -> dict[str, Any] | None:
-        """Every call of a trace, oldest first, with attempts and metadata; or None."""
+    def trace(self, trace_id: str, team: str | None = None) -> dict[str, Any] | None:
+        """Every call of a trace, oldest first, with attempts and metadata; or None.
+        ``team``: only that team's calls."""
+        where = [_R.trace_id == trace_id]
+        if team is not None:
+            where.append(_R.team_id == team)
         with self.db.engine.connect() as conn:
             rows = [
                 _request_dict(r._mapping)
                 for r in conn.execute(
-                    sa.select(*requests.c)
-                    .where(_R.trace_id == trace_id)
-                    .order_by(_R.received_at, _R.id)
+                    sa.select(*requests.c).where(*where).order_by(_R.received_at, _R.id)
                 )
             ]
             if not rows:
@@ -219,14 +222,20 @@ class Queries:
         }
         return {"trace_id": trace_id, "summary": summary, "requests": rows}
 
-    def stats(self, window_s: float, group_by: GroupBy, now: float | None = None) -> StatsReport:
+    def stats(
+        self,
+        window_s: float,
+        group_by: GroupBy,
+        now: float | None = None,
+        team: str | None = None,
+    ) -> StatsReport:
         """Per-group traffic, errors, tokens, cost, latency percentiles and availability
         over ``[now - window_s, now]``, busiest group first; see ``stats.py``."""
         if window_s <= 0:
             raise InvalidQuery("window_s must be positive")
         end = time.time() if now is None else now
         try:
-            groups = compute_stats(self.db.engine, window_s, group_by, end)
+            groups = compute_stats(self.db.engine, window_s, group_by, end, team)
         except KeyError as exc:
             raise InvalidQuery(f"cannot group by {group_by!r}") from exc
         return StatsReport(
@@ -244,6 +253,7 @@ def _conditions(f: RequestFilter) -> list[sa.ColumnElement[bool]]:
         (_R.deployment, f.deployment),
         (_R.key_id, f.key_id),
         (_R.team_id, f.team_id),
+        (_R.user_id, f.user_id),
         (_R.subject_id, f.subject_id),
         (_R.trace_id, f.trace_id),
         (_R.session_id, f.session_id),

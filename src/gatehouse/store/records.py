@@ -53,7 +53,8 @@ class RequestRecord(TypedDict):
     session_id: str | None
     subject_id: str | None  # the end user (x-gatehouse-subject or the OpenAI `user` field)
     key_id: str | None  # the API key that made the call (access control fills it)
-    team_id: str | None
+    team_id: str | None  # the key's team
+    user_id: str | None  # the key's owner
     operation: str  # chat | completions | embeddings
     model: str  # the public model the client asked for
     served_model: str | None  # the public model that answered (a fallback's name)

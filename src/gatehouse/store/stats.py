@@ -28,7 +28,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from gatehouse.store.tables import request_attempts, requests
 
-GroupBy = Literal["model", "deployment", "key", "provider"]
+GroupBy = Literal["model", "deployment", "key", "team", "user", "provider"]
 PERCENTILES = (50, 95, 99)
 AVAILABLE_MAX_ERROR_SHARE = 0.05
 _R = requests.c
@@ -37,6 +37,8 @@ GROUP_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "model": _R.model,
     "deployment": _R.deployment,
     "key": _R.key_id,
+    "team": _R.team_id,
+    "user": _R.user_id,
     "provider": _R.provider,
 }
 
@@ -97,11 +99,18 @@ def _minute_pg(element: _minute, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def compute_stats(
-    engine: sa.Engine, window_s: float, group_by: GroupBy, now: float | None = None
+    engine: sa.Engine,
+    window_s: float,
+    group_by: GroupBy,
+    now: float | None = None,
+    team: str | None = None,
 ) -> list[GroupStats]:
+    """``team``: only that team's calls (a team-scoped reader's view)."""
     g = GROUP_COLUMNS[group_by]
     end = time.time() if now is None else now
     in_window = [_R.received_at >= end - window_s, _R.received_at <= end]
+    if team is not None:
+        in_window.append(_R.team_id == team)
     error = sa.or_(_R.status >= 500, _R.status == 429)
     client_error = sa.and_(_R.status >= 400, _R.status < 500, _R.status != 429)
     totals = (
@@ -147,7 +156,7 @@ def compute_stats(
             active[key] += 1
             if ok > 0 and errors < AVAILABLE_MAX_ERROR_SHARE * n:
                 available[key] += 1
-        if group_by == "deployment":
+        if group_by == "deployment" and team is None:  # attempts carry no team
             _add_attempts(conn, out, end - window_s, end, window_s)
     for key, stats in out.items():
         stats["latency_ms"] = latency.get(key, _no_percentiles())

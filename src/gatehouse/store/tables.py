@@ -1,4 +1,4 @@
-"""The request-log schema: four tables in one SQLAlchemy Core ``MetaData``.
+"""The store's schema: the request log's four tables and the API keys, in one ``MetaData``.
 
 ``requests`` holds one row per client call; attempts, metadata pairs and bodies live
 in their own tables keyed by ``request_id``, so a call's rows are erased with four
@@ -23,6 +23,8 @@ Millis: sa.Double[float] = sa.Double()
 #: Indexes over columns that are often NULL: partial (WHERE column IS NOT NULL).
 SPARSE_INDEXES: dict[str, tuple[str, ...]] = {
     "key_id": ("key_id", "received_at"),
+    "team_id": ("team_id", "received_at"),
+    "user_id": ("user_id", "received_at"),
     "subject_id": ("subject_id",),
     "session_id": ("session_id",),
     "client_request_id": ("client_request_id",),
@@ -40,6 +42,7 @@ requests = sa.Table(
     sa.Column("subject_id", sa.Text),
     sa.Column("key_id", sa.Text),
     sa.Column("team_id", sa.Text),
+    sa.Column("user_id", sa.Text),
     sa.Column("operation", sa.Text, nullable=False),
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("served_model", sa.Text),
@@ -145,3 +148,29 @@ request_bodies = sa.Table(
 # `request_id`).
 REQUEST_FIELDS: tuple[str, ...] = tuple(c.name for c in requests.columns)[:-4]
 ATTEMPT_FIELDS: tuple[str, ...] = tuple(c.name for c in request_attempts.columns)[1:]
+
+# Virtual API keys (guard/keystore.py). Not part of the request log: the writer never
+# touches it. The secret itself is never stored, only its SHA-256 (`hash`); list and
+# object columns are JSON text, so both databases read them the same way.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),  # JSON list of role names
+    sa.Column("owner", sa.Text),
+    sa.Column("team", sa.Text),
+    sa.Column("models", sa.Text, nullable=False),  # JSON list of names or patterns
+    sa.Column("expires_at", Time),
+    sa.Column("revoked_at", Time),
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON object, str → str
+    sa.Column("limits", sa.Text, nullable=False),  # KeyLimits, defaults left out
+    sa.Column("budget", sa.Text),  # BudgetConfig or NULL
+    sa.Column("created_at", Time, nullable=False),
+    # Every write moves it forward: workers poll for keys changed since their last look.
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ix_api_keys_hash", "hash", unique=True),
+    sa.Index("ix_api_keys_updated_at", "updated_at"),
+)
