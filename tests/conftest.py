@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import os
 import shutil
 import socket
@@ -29,6 +30,10 @@ pytest_plugins = ["tests.services"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key"
+#: An app key every gateway under test holds in its store (auth is on, as by default);
+#: the ``http`` client and ``GatewayServer.client()`` send it.
+APP_KEY = "gh-test-app-key-0123456789abcdefghijklmnopqrstuvwxyz"
+AUTH = {"Authorization": f"Bearer {APP_KEY}"}
 
 
 class Clock:
@@ -159,13 +164,37 @@ class GatewayServer:
         config = parse_config(yaml.safe_dump(cfg), "test.yaml", {})
         self.server = Server(config, admin_key=ADMIN_KEY)
         loop_thread.run(self.server.start())
+        self.guard = self.server.gateway.guard
+        loop_thread.run(self._store_app_key())
         self.base = f"http://127.0.0.1:{self.server.port}"
         self.url = self.base + "/v1"
+
+    async def _store_app_key(self) -> None:
+        """The test app key, created in the gateway's store like any other key."""
+        guard = self.guard
+        if guard.snapshot.lookup(APP_KEY) is not None:  # a store shared with another gateway
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, lambda: guard.store.create(name="tests", secret=APP_KEY))
+        await guard.snapshot.refresh_now(guard.store)
+
+    def create_key(self, **fields: Any) -> str:
+        """A new key in this gateway's store, usable at once; returns its secret."""
+        guard = self.guard
+
+        async def create() -> str:
+            loop = asyncio.get_running_loop()
+            _, secret = await loop.run_in_executor(None, lambda: guard.store.create(**fields))
+            await guard.snapshot.refresh_now(guard.store)
+            return secret
+
+        return str(self._lt.run(create()))
 
     def client(self, **kwargs: Any) -> openai.OpenAI:
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("timeout", 10)
-        return openai.OpenAI(base_url=self.url, api_key="client-key", **kwargs)
+        kwargs.setdefault("api_key", APP_KEY)
+        return openai.OpenAI(base_url=self.url, **kwargs)
 
     def close(self) -> None:
         self._lt.run(self.server.stop())
@@ -194,7 +223,8 @@ def gateway(
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
+    """An HTTP client that sends the test app key (a request may set its own)."""
+    with httpx.Client(timeout=10, headers=AUTH) as client:
         yield client
 
 
@@ -215,6 +245,35 @@ def gatehouse_cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
         env=env,
         **kwargs,
     )
+
+
+def cli_key(
+    config_path: str | Path,
+    *,
+    name: str = "tests",
+    env: dict[str, str] | None = None,
+    **options: Any,
+) -> str:
+    """A key made by the real ``gatehouse keys create`` in the store CONFIG_PATH names.
+
+    Returns its secret. ``options`` are more flags of ``keys create`` (``role="viewer"``,
+    ``model=["chat"]``, ``rpm=5``); a list repeats the flag. A ``gatehouse serve`` on that
+    store loads the key at start, or within ``auth.refresh_interval_s`` when running.
+    """
+    args = ["keys", "create", "--config", str(config_path), "--name", name, "--format", "json"]
+    for option, value in options.items():
+        flag = "--" + option.replace("_", "-")
+        for one in value if isinstance(value, list | tuple) else [value]:
+            args += [flag, str(one)]
+    result = subprocess.run(
+        [sys.executable, "-m", "gatehouse", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return str(json.loads(result.stdout)["secret"])
 
 
 def wait_http(url: str, timeout: float = 15.0) -> None:

@@ -11,6 +11,7 @@ layer alone turns it into an HTTP response in OpenAI's error shape::
     ├── MethodNotAllowed              405     invalid_request_error   no
     ├── RequestTooLarge               413     request_too_large       no
     ├── RateLimited                   429     rate_limit_error        yes (Retry-After)
+    │   └── BudgetExceeded            429     budget_exceeded         no
     ├── UpstreamError                 502     upstream_error          yes
     │   ├── UpstreamRejected          4xx     (the upstream's)        no
     │   ├── UpstreamTimeout           504     upstream_timeout        yes
@@ -51,6 +52,9 @@ class GatehouseError(Exception):
         self.code = code
         self.retry_after = retry_after
         self.route: str | None = None  # the attempts made, when the router made any
+        #: Headers sent with the error, e.g. a limit's x-ratelimit-*; they win over the
+        #: defaults (a limit that can never fit says x-should-retry: false).
+        self.extra_headers: dict[str, str] | None = None
 
     @property
     def http_status(self) -> int:
@@ -77,6 +81,8 @@ class GatehouseError(Exception):
         headers = {"x-should-retry": "true" if self.retryable else "false"}
         if self.retry_after is not None:
             headers["retry-after"] = str(max(0, round(self.retry_after)))
+        if self.extra_headers:
+            headers.update(self.extra_headers)
         return headers
 
 
@@ -114,6 +120,17 @@ class RateLimited(GatehouseError):
     status = 429
     type = "rate_limit_error"
     retryable = True
+
+
+class BudgetExceeded(RateLimited):
+    """A key's, team's or user's spend would cross its budget for the period.
+
+    A 429 so clients treat it as a limit, but not retryable: waiting seconds won't
+    help, so ``x-should-retry: false`` stops the SDKs' automatic retries.
+    """
+
+    type = "budget_exceeded"
+    retryable = False
 
 
 class UpstreamError(GatehouseError):
@@ -213,6 +230,7 @@ CATALOGUE: tuple[type[GatehouseError], ...] = (
     MethodNotAllowed,
     RequestTooLarge,
     RateLimited,
+    BudgetExceeded,
     UpstreamError,
     UpstreamTimeout,
     UpstreamRejected,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, config_for, wait_for
+from tests.conftest import ADMIN_KEY, APP_KEY, config_for, wait_for
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -97,20 +99,23 @@ def test_health_and_readiness(gateway, http):
     gateway.server.gateway.ready = True
 
 
-def test_admin_needs_the_admin_key(gateway, http):
+def test_admin_needs_a_key_with_an_admin_role(gateway, http):
     url = gateway.base + "/admin/api/status"
-    assert_openai_error(http.get(url), 401, "authentication_error")
-    assert_openai_error(
-        http.get(url, headers={"Authorization": "Bearer wrong"}), 401, "authentication_error"
-    )
+    missing = assert_openai_error(httpx.get(url, timeout=10), 401, "authentication_error")
+    assert missing["code"] == "missing_api_key"
+    assert "gatehouse keys create" in missing["message"]  # says how to get one
+    wrong = http.get(url, headers={"Authorization": "Bearer wrong"})
+    assert assert_openai_error(wrong, 401, "authentication_error")["code"] == "invalid_api_key"
+    # The app key opens /v1, not the admin API.
+    app_only = assert_openai_error(http.get(url), 403, "permission_error")
+    assert app_only["code"] == "insufficient_role"
+    assert APP_KEY not in app_only["message"]
     status = http.get(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()
     assert status["models"]["chat"][0]["name"] == "local/mock-model"
     assert "sk-upstream-secret" not in str(status)
 
 
-def test_admin_without_key_configured_is_403_with_how_to(
-    start_gateway, mock_upstream, http, loop_thread
-):
+def test_admin_without_the_env_key_takes_stored_admin_keys_only(mock_upstream, http, loop_thread):
     import yaml
 
     from gatehouse.api.server import Server
@@ -119,23 +124,57 @@ def test_admin_without_key_configured_is_403_with_how_to(
     config = parse_config(yaml.safe_dump(config_for(mock_upstream.url)), "t.yaml", {})
     server = Server(config, admin_key="")
     loop_thread.run(server.start())
-    try:
-        r = http.get(
-            f"http://127.0.0.1:{server.port}/admin/api/status",
-            headers={"Authorization": "Bearer anything"},
+    guard = server.gateway.guard
+
+    async def stored_admin_key() -> str:
+        loop = asyncio.get_running_loop()
+        _, secret = await loop.run_in_executor(
+            None, lambda: guard.store.create(name="ops", roles=("admin",))
         )
-        error = assert_openai_error(r, 403, "permission_error")
-        assert "GATEHOUSE_ADMIN_KEY" in error["message"]
+        await guard.snapshot.refresh_now(guard.store)
+        return secret
+
+    url = f"http://127.0.0.1:{server.port}/admin/api/status"
+    try:
+        missing = assert_openai_error(httpx.get(url, timeout=10), 401, "authentication_error")
+        assert missing["code"] == "missing_api_key"
+        assert "gatehouse keys create" in missing["message"]
+        # No bootstrap key: neither an arbitrary secret nor the tests' admin key opens it.
+        for secret in ("anything", ADMIN_KEY):
+            r = http.get(url, headers={"Authorization": f"Bearer {secret}"})
+            assert assert_openai_error(r, 401, "authentication_error")["code"] == "invalid_api_key"
+        secret = loop_thread.run(stored_admin_key())
+        status = http.get(url, headers={"Authorization": f"Bearer {secret}"})
+        assert status.status_code == 200, status.text
+        assert status.json()["models"]["chat"][0]["name"] == "local/mock-model"
     finally:
         loop_thread.run(server.stop())
 
 
-def test_v1_accepts_any_or_no_bearer(gateway, http):
-    assert http.post(gateway.url + "/chat/completions", json=CHAT).status_code == 200
-    r = http.post(
-        gateway.url + "/chat/completions", json=CHAT, headers={"Authorization": "Bearer whatever"}
+def test_v1_needs_a_known_key(gateway, http):
+    url = gateway.url + "/chat/completions"
+    missing = assert_openai_error(
+        httpx.post(url, json=CHAT, timeout=10), 401, "authentication_error"
     )
-    assert r.status_code == 200
+    assert missing["code"] == "missing_api_key"
+    r = http.post(url, json=CHAT, headers={"Authorization": "Bearer whatever"})
+    assert assert_openai_error(r, 401, "authentication_error")["code"] == "invalid_api_key"
+    assert http.post(url, json=CHAT).status_code == 200
+    # Anthropic's SDK spelling of the same key.
+    assert httpx.post(url, json=CHAT, headers={"x-api-key": APP_KEY}, timeout=10).status_code == 200
+
+
+def test_v1_with_auth_off_on_loopback_takes_no_bearer(start_gateway, mock_upstream, http):
+    gw = start_gateway(config_for(mock_upstream.url, auth={"required": False}))
+    url = gw.url + "/chat/completions"
+    assert httpx.post(url, json=CHAT, timeout=10).status_code == 200
+    assert http.post(url, json=CHAT).status_code == 200  # a known key is welcome
+    # A key that is sent is still checked: a wrong one is a mistake to report.
+    r = httpx.post(url, json=CHAT, headers={"Authorization": "Bearer whatever"}, timeout=10)
+    assert assert_openai_error(r, 401, "authentication_error")["code"] == "invalid_api_key"
+    # The admin API still needs a key with its role.
+    r = httpx.get(gw.base + "/admin/api/status", timeout=10)
+    assert assert_openai_error(r, 401, "authentication_error")["code"] == "missing_api_key"
 
 
 def test_client_disconnect_cancels_upstream_call(gateway, mock_upstream, http):
@@ -228,26 +267,30 @@ def test_upstream_failures_are_logged_with_request_id_and_no_secret(
     gateway = start_gateway(config_for(mock_upstream.url, routing={"breaker": {"enabled": False}}))
     caplog.set_level("INFO")
     for fault in ("500", "reset", "cut"):
-        http.post(
+        http.post(  # sends the app key
             gateway.url + "/chat/completions",
             json=CHAT,
-            headers={
-                "x-mock-fail": fault,
-                "x-request-id": f"rid-{fault}",
-                "Authorization": "Bearer client-secret",
-            },
+            headers={"x-mock-fail": fault, "x-request-id": f"rid-{fault}"},
         )
     http.post(
         gateway.url + "/chat/completions",
         json={**CHAT, "stream": True},
         headers={"x-mock-fail": "cut"},
     )
+    # A refused secret is not logged either.
+    refused = http.post(
+        gateway.url + "/chat/completions",
+        json=CHAT,
+        headers={"Authorization": "Bearer client-secret", "x-request-id": "rid-refused"},
+    )
+    assert refused.status_code == 401
     text = caplog.text
     assert "502 upstream_http_error" in text
     assert "stream failed after it started" in text
     records = [r for r in caplog.records if r.name == "gatehouse.api"]
     assert len(records) >= 4
     assert "sk-upstream-secret" not in text
+    assert APP_KEY not in text
     assert "client-secret" not in text
 
 

@@ -15,6 +15,7 @@ import pytest
 from gatehouse.providers.simulated import MockSettings
 from tests.conftest import (
     ADMIN_KEY,
+    AUTH,
     GatewayServer,
     LoopThread,
     MockServer,
@@ -62,14 +63,16 @@ def recorded(gw: GatewayServer) -> set[str]:
 def make_calls(gw: GatewayServer) -> Observed:
     ok = []
     for _ in range(2):
-        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT)
+        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT, headers=AUTH)
         assert r.status_code == 200, r.text
         ok.append(r.headers["x-request-id"])
-    with httpx.stream("POST", f"{gw.url}/chat/completions", json=CHAT | {"stream": True}) as r:
+    with httpx.stream(
+        "POST", f"{gw.url}/chat/completions", json=CHAT | {"stream": True}, headers=AUTH
+    ) as r:
         assert r.status_code == 200
         r.read()
         streamed = r.headers["x-request-id"]
-    r = httpx.post(f"{gw.url}/chat/completions", json=CHAT | {"model": "nope"})
+    r = httpx.post(f"{gw.url}/chat/completions", json=CHAT | {"model": "nope"}, headers=AUTH)
     assert r.status_code == 404
     failed = r.headers["x-request-id"]
     observed = Observed(gw, ok, streamed, failed)
@@ -138,8 +141,33 @@ def test_stats_and_logs_without_the_admin_key_say_how_to_set_it(observed):
     for args in (["stats"], ["logs", "tail"]):
         result = cli(*args, "--url", observed.gw.base, key=None)
         assert result.returncode == 1
-        assert "GATEHOUSE_ADMIN_KEY" in result.stderr
+        said = " ".join(result.stderr.split())
+        assert "set GATEHOUSE_ADMIN_KEY" in said
+        assert "gatehouse keys create --role viewer" in said
         assert "Traceback" not in result.stderr
+
+
+def test_stats_and_logs_refused_name_the_key_they_sent(observed):
+    for args in (["stats"], ["logs", "tail"]):
+        result = cli(*args, "--url", observed.gw.base, key="gh-not-a-key")
+        assert result.returncode == 1
+        said = " ".join(result.stderr.split())
+        assert "HTTP 401" in said and "Incorrect API key" in said, said
+        assert "$GATEHOUSE_ADMIN_KEY" in said
+        assert "gh-not-a-key" not in said
+        assert result.stdout == ""
+
+
+def test_a_viewer_key_reads_stats_but_not_the_request_log(observed):
+    viewer = observed.gw.create_key(name="dashboard", roles=("viewer",))
+    stats = cli("stats", "--url", observed.gw.base, key=viewer)
+    assert stats.returncode == 0, stats.stderr
+    assert table_rows(stats.stdout) == {"chat": "3", "nope": "1"}, stats.stdout
+    logs = cli("logs", "tail", "--url", observed.gw.base, key=viewer)
+    assert logs.returncode == 1
+    said = " ".join(logs.stderr.split())
+    assert "HTTP 403" in said and "'dashboard'" in said and "operator" in said, said
+    assert logs.stdout == ""
 
 
 def test_logs_tail_prints_one_line_per_call_oldest_first(observed):
@@ -202,14 +230,14 @@ class Follower:
 
 def test_logs_tail_follow_picks_up_a_later_call(start_gateway, mock_upstream):
     gw = start_gateway(config_for(mock_upstream.url))
-    r = httpx.post(f"{gw.url}/chat/completions", json=CHAT)
+    r = httpx.post(f"{gw.url}/chat/completions", json=CHAT, headers=AUTH)
     before = r.headers["x-request-id"]
     assert wait_for(lambda: before in recorded(gw))
 
     follower = Follower("--url", gw.base, "--interval", "0.1", "-n", "5")
     try:
         assert wait_for(lambda: follower.shows(before), timeout=5), follower.lines
-        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT)
+        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT, headers=AUTH)
         assert r.status_code == 200
         after = r.headers["x-request-id"]
         assert wait_for(lambda: follower.shows(after), timeout=5), follower.lines

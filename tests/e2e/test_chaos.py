@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from gatehouse.providers.simulated import MockSettings
-from tests.conftest import MockServer
+from tests.conftest import AUTH, MockServer
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "chaos"}]}
 REQUESTS = 2000
@@ -47,7 +47,7 @@ def test_chaos_with_default_settings(start_gateway, loop_thread):
     def one(_: int) -> tuple[int, float]:
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = httpx.Client(timeout=30)
+            client = local.client = httpx.Client(timeout=30, headers=AUTH)
         started = time.monotonic()
         r = client.post(gw.url + "/chat/completions", json=CHAT)
         return r.status_code, time.monotonic() - started

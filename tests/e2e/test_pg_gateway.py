@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, config_for, wait_for
+from tests.conftest import ADMIN_KEY, AUTH, config_for, wait_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hello"}]}
@@ -23,18 +23,20 @@ def test_calls_are_recorded_in_postgresql(start_gateway, mock_upstream, pg_url):
     cfg["routing"] = {"retry": {"attempts": 3, "backoff_base_s": 0}}
     gw = start_gateway(cfg)
 
-    plain = httpx.post(f"{gw.url}/chat/completions", json=CHAT)
+    plain = httpx.post(f"{gw.url}/chat/completions", json=CHAT, headers=AUTH)
     assert plain.status_code == 200
-    with httpx.stream("POST", f"{gw.url}/chat/completions", json=CHAT | {"stream": True}) as r:
+    with httpx.stream(
+        "POST", f"{gw.url}/chat/completions", json=CHAT | {"stream": True}, headers=AUTH
+    ) as r:
         assert r.status_code == 200
         assert r.read().decode().rstrip().endswith("data: [DONE]")
         streamed = r.headers["x-request-id"]
     # Every attempt at the upstream fails: the call fails after its retries.
     upstream_down = httpx.post(
-        f"{gw.url}/chat/completions", json=CHAT, headers={"x-mock-fail": "500"}
+        f"{gw.url}/chat/completions", json=CHAT, headers={**AUTH, "x-mock-fail": "500"}
     )
     assert upstream_down.status_code >= 500
-    unknown = httpx.post(f"{gw.url}/chat/completions", json=CHAT | {"model": "nope"})
+    unknown = httpx.post(f"{gw.url}/chat/completions", json=CHAT | {"model": "nope"}, headers=AUTH)
     assert unknown.status_code == 404
 
     ok = [plain.headers["x-request-id"], streamed]

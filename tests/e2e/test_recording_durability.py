@@ -18,8 +18,10 @@ import yaml
 
 from tests.conftest import (
     ADMIN_KEY,
+    AUTH,
     LoopThread,
     MockServer,
+    cli_key,
     config_for,
     free_port,
     wait_for,
@@ -37,6 +39,7 @@ def test_sigterm_under_load_loses_no_record(tmp_path, upstream_proc):  # noqa: F
     cfg["recording"] = {"writer": "process"}  # the default: a writer process per worker
     path = tmp_path / "gatehouse.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    key = cli_key(path)  # one store, so both workers take it
     port = free_port()
     proc = start_serve(path, port, "--workers", "2", new_session=True)
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
@@ -46,7 +49,7 @@ def test_sigterm_under_load_loses_no_record(tmp_path, upstream_proc):  # noqa: F
 
     def client_loop() -> None:
         # Each call takes ~20 ms upstream, so calls are in flight when SIGTERM lands.
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {key}"}) as client:
             while time.monotonic() < stop_at:
                 try:
                     r = client.post(url, json=body, headers={"x-mock-latency-ms": "20"})
@@ -136,7 +139,7 @@ def test_database_down_then_up_loses_nothing(
     telemetry = gw.server.gateway.telemetry
     body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
     ids = []
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, headers=AUTH) as client:
         for _ in range(20):
             ids.append(client.post(f"{gw.url}/chat/completions", json=body).headers["x-request-id"])
         assert wait_for(lambda: telemetry.writer.written >= 20, 10)

@@ -12,7 +12,7 @@ import openai
 import pytest
 import yaml
 
-from tests.conftest import config_for, free_port, gatehouse_cli, wait_http
+from tests.conftest import cli_key, config_for, free_port, gatehouse_cli, wait_http
 
 
 @pytest.fixture
@@ -58,8 +58,10 @@ def start_serve(
 
 def test_sigterm_lets_an_in_flight_stream_finish(tmp_path, upstream_proc):
     port = free_port()
-    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=10), port)
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    config = write_config(tmp_path, upstream_proc, shutdown_grace_s=10)
+    key = cli_key(config)
+    proc = start_serve(config, port)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
     # 20 tokens at 20 tokens/s: the stream lasts about a second.
     stream = client.chat.completions.create(
         model="chat",
@@ -93,7 +95,9 @@ def test_sigterm_lets_an_in_flight_stream_finish(tmp_path, upstream_proc):
 
 def test_grace_period_bounds_shutdown(tmp_path, upstream_proc):
     port = free_port()
-    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5), port)
+    config = write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5)
+    key = cli_key(config)
+    proc = start_serve(config, port)
     outcome: dict[str, object] = {}
 
     def slow_call() -> None:
@@ -101,7 +105,7 @@ def test_grace_period_bounds_shutdown(tmp_path, upstream_proc):
             httpx.post(
                 f"http://127.0.0.1:{port}/v1/chat/completions",
                 json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
-                headers={"x-mock-latency-ms": "20000"},
+                headers={"Authorization": f"Bearer {key}", "x-mock-latency-ms": "20000"},
                 timeout=30,
             )
         except httpx.HTTPError as exc:
@@ -122,13 +126,9 @@ def test_grace_period_bounds_shutdown(tmp_path, upstream_proc):
 
 def test_two_workers_share_the_port(tmp_path, upstream_proc):
     port = free_port()
-    proc = start_serve(
-        write_config(tmp_path, upstream_proc),
-        port,
-        "--workers",
-        "2",
-        env={"GATEHOUSE_ADMIN_KEY": "k"},
-    )
+    config = write_config(tmp_path, upstream_proc)
+    key = cli_key(config)  # one store: both workers know it
+    proc = start_serve(config, port, "--workers", "2", env={"GATEHOUSE_ADMIN_KEY": "k"})
     pids = set()
     for _ in range(40):
         with httpx.Client() as c:  # a new connection each time
@@ -139,9 +139,26 @@ def test_two_workers_share_the_port(tmp_path, upstream_proc):
         if len(pids) == 2:
             break
     assert len(pids) == 2
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
-    for _ in range(10):
-        client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
+    for _ in range(20):
+        # A new client, so a new connection, each time: calls reach both workers.
+        with openai.OpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0
+        ) as client:
+            client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": "x"}]
+            )
+    # One key in the shared store serves every worker: each one answered calls.
+    served = {}
+    for _ in range(40):
+        with httpx.Client() as c:
+            r = c.get(
+                f"http://127.0.0.1:{port}/admin/api/deployments",
+                headers={"Authorization": "Bearer k"},
+            ).json()
+            served[r["pid"]] = r["models"]["chat"][0]["stats"]["requests_last_minute"]
+        if len(served) == 2:
+            break
+    assert len(served) == 2 and all(served.values()), served
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
 
@@ -154,6 +171,7 @@ def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc
     cfg["models"]["chat"]["deployments"].append({"provider": "dead", "model": "m", "weight": 3})
     path = tmp_path / "gatehouse.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    key = cli_key(path)
     proc = start_serve(path, port, "--workers", "2", env={"GATEHOUSE_ADMIN_KEY": "k"})
     try:
         statuses = []
@@ -162,6 +180,7 @@ def test_two_workers_each_route_around_a_dead_deployment(tmp_path, upstream_proc
                 r = c.post(
                     f"http://127.0.0.1:{port}/v1/chat/completions",
                     json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+                    headers={"Authorization": f"Bearer {key}"},
                 )
                 statuses.append(r.status_code)
         assert statuses == [200] * 60
@@ -202,12 +221,18 @@ def test_a_port_in_use_is_a_clear_error(tmp_path, upstream_proc, extra):
 
 def test_a_stream_cut_by_the_grace_period_ends_with_an_error_event(tmp_path, upstream_proc):
     port = free_port()
-    proc = start_serve(write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5), port)
+    config = write_config(tmp_path, upstream_proc, shutdown_grace_s=0.5)
+    key = cli_key(config)
+    proc = start_serve(config, port)
     with httpx.stream(
         "POST",
         f"http://127.0.0.1:{port}/v1/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "x"}], "stream": True},
-        headers={"x-mock-tokens": "100", "x-mock-tokens-per-s": "10"},
+        headers={
+            "Authorization": f"Bearer {key}",
+            "x-mock-tokens": "100",
+            "x-mock-tokens-per-s": "10",
+        },
         timeout=30,
     ) as response:
         lines = response.iter_lines()

@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.conftest import ADMIN_KEY, GatewayServer, config_for, wait_for
+from tests.conftest import ADMIN_KEY, AUTH, GatewayServer, config_for, wait_for
 from tests.otlp import Received, attributes, otlp_receiver
 
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -58,7 +58,9 @@ def traced_gateway(start_gateway, mock_upstream, endpoint: str, **tracing: Any):
 
 
 def call(gw, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
-    r = httpx.post(f"{gw.url}/chat/completions", json=CHAT | body, headers=headers or {})
+    r = httpx.post(
+        f"{gw.url}/chat/completions", json=CHAT | body, headers={**AUTH, **(headers or {})}
+    )
     assert r.status_code == 200, r.text
     return r
 
@@ -130,7 +132,7 @@ def test_a_stream_is_traced_with_its_usage(start_gateway, mock_upstream, collect
     endpoint, got = collector
     gw = traced_gateway(start_gateway, mock_upstream, endpoint, service_name="gh-e2e")
     body = CHAT | {"stream": True, "stream_options": {"include_usage": True}}
-    with httpx.stream("POST", f"{gw.url}/chat/completions", json=body) as r:
+    with httpx.stream("POST", f"{gw.url}/chat/completions", json=body, headers=AUTH) as r:
         assert r.status_code == 200
         lines = [line for line in r.iter_lines() if line.startswith("data: {")]
         trace_id = r.headers["x-gatehouse-trace-id"]

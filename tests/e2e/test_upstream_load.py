@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY, config_for, free_port, wait_for
+from tests.conftest import ADMIN_KEY, AUTH, config_for, free_port, wait_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "x"}]}
@@ -55,7 +55,7 @@ def test_the_deployments_load_is_scraped(start_gateway, mock_upstream):
             httpx.post(
                 f"{gw.url}/chat/completions",
                 json=CHAT,
-                headers={"x-mock-latency-ms": "1000"},
+                headers={**AUTH, "x-mock-latency-ms": "1000"},
                 timeout=10,
             ).status_code
         )
@@ -85,7 +85,7 @@ def test_an_unreachable_metrics_page_is_an_error_not_an_outage(start_gateway, mo
     assert load["running"] is None and load["queue_length"] is None
     assert load["kv_cache_usage"] is None
     for _ in range(3):
-        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT)
+        r = httpx.post(f"{gw.url}/chat/completions", json=CHAT, headers=AUTH)
         assert r.status_code == 200, r.text
     assert httpx.get(f"{gw.base}/readyz").status_code == 200
     assert gauge(gw, "gatehouse_deployment_metrics_up") == 0

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gatehouse.providers.simulated import MockSettings
-from tests.conftest import ADMIN_KEY, MockServer, wait_for
+from tests.conftest import ADMIN_KEY, AUTH, MockServer, wait_for
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -286,7 +286,7 @@ def test_load_shedding_answers_503_with_retry_after(start_gateway, upstreams, ht
         }
     )
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        futures = [pool.submit(post, httpx.Client(timeout=10), gw) for _ in range(6)]
+        futures = [pool.submit(post, httpx.Client(timeout=10, headers=AUTH), gw) for _ in range(6)]
         responses = [f.result() for f in futures]
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 200, 503, 503, 503, 503]
@@ -302,7 +302,9 @@ def test_per_deployment_in_flight_cap_spills_to_siblings(start_gateway, upstream
     cfg["models"]["chat"]["deployments"][0]["max_in_flight"] = 1
     gw = start_gateway(cfg)
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        responses = list(pool.map(lambda _: post(httpx.Client(timeout=10), gw), range(3)))
+        responses = list(
+            pool.map(lambda _: post(httpx.Client(timeout=10, headers=AUTH), gw), range(3))
+        )
     assert all(r.status_code == 200 for r in responses)
     assert a.stats.received == 1 and b.stats.received == 2
 

@@ -66,6 +66,7 @@ def make_record(**overrides: Any) -> RequestRecord:
         "subject_id": None,
         "key_id": None,
         "team_id": None,
+        "user_id": None,
         "operation": "chat",
         "model": "chat",
         "served_model": "chat",

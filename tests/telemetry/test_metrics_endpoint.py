@@ -6,7 +6,7 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import config_for, free_port, wait_for
+from tests.conftest import cli_key, config_for, free_port, wait_for
 from tests.e2e.test_serve import start_serve, upstream_proc  # noqa: F401 - a fixture
 
 
@@ -64,6 +64,7 @@ def test_metrics_add_up_across_workers(tmp_path, upstream_proc):  # noqa: F811
     cfg["server"] = {"host": "127.0.0.1", "port": 1, "shutdown_grace_s": 5}
     path = tmp_path / "gatehouse.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    key = cli_key(path)  # one store: both workers take it
     port = free_port()
     proc = start_serve(path, port, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
@@ -74,8 +75,9 @@ def test_metrics_add_up_across_workers(tmp_path, upstream_proc):  # noqa: F811
             r = httpx.post(
                 f"{base}/v1/chat/completions",
                 json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+                headers={"Authorization": f"Bearer {key}"},
             )
-            assert r.status_code == 200
+            assert r.status_code == 200, r.text
 
         def all_counted() -> bool:
             return total(samples(base), "gatehouse_requests_total") == n

@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import ADMIN_KEY, GatewayServer, config_for, wait_for
+from tests.conftest import ADMIN_KEY, AUTH, GatewayServer, config_for, wait_for
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 PRICE = {"input": 1.0, "output": 2.0}  # USD per 1M tokens
@@ -50,7 +50,11 @@ def test_a_call_is_recorded_with_its_trace_and_cost(start_gateway, mock_upstream
     r = httpx.post(
         f"{gw.url}/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "hello there"}]},
-        headers={"traceparent": f"00-{trace_id}-{parent}-01", "x-gatehouse-subject": "user-7"},
+        headers={
+            **AUTH,
+            "traceparent": f"00-{trace_id}-{parent}-01",
+            "x-gatehouse-subject": "user-7",
+        },
     )
     assert r.status_code == 200
     assert r.headers["x-gatehouse-trace-id"] == trace_id
@@ -82,7 +86,7 @@ def test_a_stream_gets_usage_without_showing_it_to_a_client_that_did_not_ask(
     gateway, mock_upstream
 ):
     body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "stream": True}
-    with httpx.stream("POST", f"{gateway.url}/chat/completions", json=body) as r:
+    with httpx.stream("POST", f"{gateway.url}/chat/completions", json=body, headers=AUTH) as r:
         text = r.read().decode()
         request_id = r.headers["x-request-id"]
     assert '"usage":{' not in text.replace(" ", "")
@@ -116,6 +120,7 @@ def test_every_attempt_is_recorded_and_counted(start_gateway, mock_upstream):
     r = httpx.post(
         f"{gw.url}/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+        headers=AUTH,
     )
     assert r.status_code == 200
     rec = record_of(gw, r.headers["x-request-id"])
@@ -130,6 +135,7 @@ def test_a_failed_call_is_recorded_with_its_error(start_gateway, mock_upstream):
     r = httpx.post(
         f"{gw.url}/chat/completions",
         json={"model": "nope", "messages": [{"role": "user", "content": "x"}]},
+        headers=AUTH,
     )
     assert r.status_code == 404
     rec = record_of(gw, r.headers["x-request-id"])
@@ -145,7 +151,10 @@ def test_metadata_is_stored_and_filterable(gateway):
         r = httpx.post(
             f"{gateway.url}/chat/completions",
             json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
-            headers={"x-gatehouse-metadata": orjson.dumps({"feature": team, "n": 1}).decode()},
+            headers={
+                **AUTH,
+                "x-gatehouse-metadata": orjson.dumps({"feature": team, "n": 1}).decode(),
+            },
         )
         assert r.status_code == 200
         sent.append(r.headers["x-request-id"])
@@ -164,7 +173,7 @@ def test_bad_metadata_is_a_clear_400(gateway, header):
     r = httpx.post(
         f"{gateway.url}/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
-        headers={"x-gatehouse-metadata": header},
+        headers={**AUTH, "x-gatehouse-metadata": header},
     )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "invalid_metadata"
@@ -177,6 +186,7 @@ def test_bodies_are_kept_under_the_full_policy_and_only_shown_one_by_one(
     r = httpx.post(
         f"{gw.url}/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "my secret plan"}]},
+        headers=AUTH,
     )
     rec = record_of(gw, r.headers["x-request-id"])
     assert "my secret plan" in rec["body"]["request"]
@@ -192,6 +202,7 @@ def test_the_list_pages_with_a_cursor(gateway):
         r = httpx.post(
             f"{gateway.url}/chat/completions",
             json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+            headers=AUTH,
         )
         ids.append(r.headers["x-request-id"])
     assert wait_for(lambda: len(listing(gateway, limit="100")["data"]) == 7)
@@ -214,7 +225,7 @@ def test_a_trace_groups_the_calls_of_one_workflow(gateway):
         r = httpx.post(
             f"{gateway.url}/chat/completions",
             json={"model": "chat", "messages": [{"role": "user", "content": f"step {step}"}]},
-            headers={"traceparent": f"00-{trace_id}-b7ad6b716920333{step}-01"},
+            headers={**AUTH, "traceparent": f"00-{trace_id}-b7ad6b716920333{step}-01"},
         )
         ids.append(r.headers["x-request-id"])
     record_of(gateway, ids[-1])
@@ -232,8 +243,11 @@ def test_stats_answer_the_last_hour_per_model(start_gateway, mock_upstream):
         httpx.post(
             f"{gw.url}/chat/completions",
             json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+            headers=AUTH,
         )
-    httpx.post(f"{gw.url}/chat/completions", json={"model": "chat", "messages": "bad"})
+    httpx.post(
+        f"{gw.url}/chat/completions", json={"model": "chat", "messages": "bad"}, headers=AUTH
+    )
     assert wait_for(lambda: len(listing(gw)["data"]) == 6)
     r = httpx.get(
         f"{gw.base}/admin/api/stats", params={"window": "1h", "group_by": "model"}, headers=ADMIN
@@ -250,9 +264,12 @@ def test_stats_answer_the_last_hour_per_model(start_gateway, mock_upstream):
     assert row["cost_usd"] > 0
 
 
-def test_the_request_log_needs_the_admin_key(gateway):
+def test_the_request_log_needs_an_operator_key(gateway):
     r = httpx.get(f"{gateway.base}/admin/api/requests")
-    assert r.status_code == 401
+    assert r.status_code == 401 and r.json()["error"]["code"] == "missing_api_key"
+    # An app key calls models; it does not read what others sent them.
+    r = httpx.get(f"{gateway.base}/admin/api/requests", headers=AUTH)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_role"
     r = httpx.get(f"{gateway.base}/admin/api/stats", params={"window": "forever"}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"]["param"] == "window"
 
@@ -262,7 +279,7 @@ def test_a_body_too_large_is_recorded_as_the_413_the_client_got(start_gateway, m
     cfg["server"]["max_body_bytes"] = 2048
     gw = start_gateway(cfg)
     big = {"model": "chat", "messages": [{"role": "user", "content": "x" * 5000}]}
-    r = httpx.post(f"{gw.url}/chat/completions", json=big)
+    r = httpx.post(f"{gw.url}/chat/completions", json=big, headers=AUTH)
     assert r.status_code == 413
     rec = record_of(gw, r.headers["x-request-id"])
     assert rec["status"] == 413 and rec["error_code"] == "request_too_large"
@@ -278,6 +295,7 @@ def test_nul_in_client_text_never_costs_the_record(start_gateway, mock_upstream,
             "user": "u\u00007",
             "metadata": {"k\u0000": "v\u0000"},
         },
+        headers=AUTH,
     )
     assert r.status_code == 200
     rec = record_of(gw, r.headers["x-request-id"])
@@ -286,6 +304,6 @@ def test_nul_in_client_text_never_costs_the_record(start_gateway, mock_upstream,
     r = httpx.post(
         f"{gw.url}/chat/completions",
         json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
-        headers={"x-gatehouse-metadata": '{"k": "a\\u0000b"}'},
+        headers={**AUTH, "x-gatehouse-metadata": '{"k": "a\\u0000b"}'},
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_metadata"

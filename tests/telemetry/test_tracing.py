@@ -170,6 +170,7 @@ def record(**over: Any) -> RequestRecord:
         "subject_id": "alice",
         "key_id": "key-1",
         "team_id": "team-a",
+        "user_id": None,
         "operation": "chat",
         "model": "gpt-4o",
         "served_model": "gpt-4o",

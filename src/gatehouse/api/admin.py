@@ -1,12 +1,12 @@
-"""``/admin/api/*``: operator endpoints, behind the admin key.
+"""``/admin/api/*``: operator endpoints, each behind the role it needs.
 
-Until access control lands, the only credential is ``GATEHOUSE_ADMIN_KEY``: with it
-unset, every admin endpoint answers 403 and says how to enable it.
+Credentials are keys with the ``admin``, ``operator`` or ``viewer`` role, and the
+bootstrap ``GATEHOUSE_ADMIN_KEY`` (an ``admin``). Roles per endpoint are in
+docs/access.md; a test walks every endpoint with every role.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 import time
 from typing import Any
@@ -15,43 +15,42 @@ import orjson
 from aiohttp import web
 
 from gatehouse import __version__
+from gatehouse.api.keys import KeyRoutes
 from gatehouse.api.requestlog import RequestLogRoutes
 from gatehouse.errors import AuthenticationFailed, NotFound, PermissionDenied
+from gatehouse.guard.access import Need
+from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
 from gatehouse.routing import Deployment
 
-ADMIN_KEY_ENV = "GATEHOUSE_ADMIN_KEY"
-
 
 class AdminRoutes:
-    def __init__(self, gateway: Gateway, admin_key: str | None = None) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        key = admin_key if admin_key is not None else os.environ.get(ADMIN_KEY_ENV, "")
-        self._key = key.encode() if key else None
+        self.access = gateway.guard.access
+        metrics = gateway.telemetry.metrics
+        self._auth_failures = metrics.auth_failures if metrics is not None else None
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/admin/api/status", self.status)
         app.router.add_get("/admin/api/deployments", self.deployments)
         app.router.add_get("/admin/api/route/explain", self.explain)
-        RequestLogRoutes(self.gateway, self.check).register(app)
+        RequestLogRoutes(self.gateway, self.authorize).register(app)
+        KeyRoutes(self.gateway, self.authorize).register(app)
 
-    def check(self, request: web.Request) -> None:
-        if self._key is None:
-            raise PermissionDenied(
-                f"the admin API is disabled: set {ADMIN_KEY_ENV} in the gateway's environment "
-                "and send it as 'Authorization: Bearer <key>'",
-                code="admin_disabled",
-            )
-        given = request.headers.get("Authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self._key):
-            raise AuthenticationFailed(
-                "invalid admin key: send 'Authorization: Bearer <GATEHOUSE_ADMIN_KEY>'",
-                code="invalid_admin_key",
-            )
+    def authorize(self, request: web.Request, need: Need) -> ApiKey:
+        """The caller's key if it has a role that grants ``need``; else 401/403."""
+        try:
+            key = self.access.authenticate(request.headers, need)
+        except (AuthenticationFailed, PermissionDenied) as err:
+            if self._auth_failures is not None:
+                self._auth_failures.labels(err.code or "denied").value += 1
+            raise
+        assert key is not None  # admin endpoints always need a key
+        return key
 
     async def status(self, request: web.Request) -> web.Response:
-        self.check(request)
+        self.authorize(request, "viewer")
         gw = self.gateway
         models = {
             name: [
@@ -75,7 +74,7 @@ class AdminRoutes:
 
     async def deployments(self, request: web.Request) -> web.Response:
         """Health, breaker state and live statistics of every deployment (this worker)."""
-        self.check(request)
+        self.authorize(request, "viewer")
         scraper = self.gateway.telemetry.scraper
         loads = scraper.snapshot() if scraper is not None else {}
         models: dict[str, list[dict[str, Any]]] = {}
@@ -104,7 +103,7 @@ class AdminRoutes:
 
     async def explain(self, request: web.Request) -> web.Response:
         """What the router would do now for a model: candidates in order, and why."""
-        self.check(request)
+        self.authorize(request, "viewer")
         name = request.query.get("model", "")
         route = self.gateway.routes.get(name)
         if route is None:

@@ -18,14 +18,14 @@ from gatehouse.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 _OK = orjson.dumps({"status": "ok"})
 
 
-def build_app(gateway: Gateway, admin_key: str | None = None) -> web.Application:
+def build_app(gateway: Gateway) -> web.Application:
     max_body = gateway.config.server.max_body_bytes
     app = web.Application(client_max_size=max_body, middlewares=[edge_middleware])
     app[MAX_BODY_BYTES] = max_body
     routes = OpenAIRoutes(gateway)
     routes.register(app)
     app[LIVE_STREAMS] = routes.live
-    AdminRoutes(gateway, admin_key).register(app)
+    AdminRoutes(gateway).register(app)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(body=_OK, content_type="application/json")

@@ -36,9 +36,6 @@ def start_trace(
     else:
         exchange.trace_id, exchange.parent_span_id, exchange.sampled = parsed
     exchange.span_id = new_span_id()
-    metadata = headers.get(METADATA_HEADER)
-    if metadata:
-        exchange.metadata = parse_metadata(metadata)
 
 
 def parse_metadata(raw: str) -> dict[str, str]:

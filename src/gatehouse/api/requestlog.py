@@ -1,6 +1,8 @@
-"""``/admin/api/requests|traces|stats``: the request log's read side, behind the admin key.
+"""``/admin/api/requests|traces|stats``: the request log's read side.
 
-Queries are synchronous SQL on the store, so they run in a thread and never hold
+The log (bodies included) needs the ``operator`` role, stats ``viewer``; a key of a
+team that is not an admin key sees only its team's calls. Queries are synchronous
+SQL on the store, so they run in a thread and never hold
 the event loop. The list returns metadata only; bodies (personal data) come only
 with a single request.
 """
@@ -17,18 +19,21 @@ import orjson
 from aiohttp import web
 
 from gatehouse.errors import InvalidRequest, NotFound
+from gatehouse.guard.access import Need, sees_team
+from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
 from gatehouse.store import Queries
 from gatehouse.store.queries import InvalidQuery
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-GROUPS = ("model", "deployment", "key", "provider")
+GROUPS = ("model", "deployment", "key", "team", "user", "provider")
 _FILTERS = {
     "model": "model",
     "deployment": "deployment",
     "key": "key_id",
     "team": "team_id",
+    "user": "user_id",
     "subject": "subject_id",
     "trace_id": "trace_id",
     "session": "session_id",
@@ -38,9 +43,9 @@ _FILTERS = {
 
 
 class RequestLogRoutes:
-    def __init__(self, gateway: Gateway, check: Callable[[web.Request], None]) -> None:
+    def __init__(self, gateway: Gateway, authorize: Callable[[web.Request, Need], ApiKey]) -> None:
         self.gateway = gateway
-        self.check = check
+        self.authorize = authorize
         database = gateway.telemetry.database
         self.queries = Queries(database) if database is not None else None
 
@@ -50,24 +55,27 @@ class RequestLogRoutes:
         app.router.add_get("/admin/api/traces/{trace_id}", self.get_trace)
         app.router.add_get("/admin/api/stats", self.stats)
 
-    def _queries(self, request: web.Request) -> Queries:
-        self.check(request)
+    def _queries(self, request: web.Request, need: Need) -> tuple[Queries, str | None]:
+        """The queries and the team the caller is confined to (None: every team)."""
+        key = self.authorize(request, need)
         if self.queries is None:
             raise NotFound(
                 "the request log is off on this gateway (recording.enabled is false or "
                 "recording.bodies is none)",
                 code="recording_disabled",
             )
-        return self.queries
+        return self.queries, sees_team(key)
 
     async def list_requests(self, request: web.Request) -> web.Response:
-        queries = self._queries(request)
+        queries, team = self._queries(request, "operator")
         q = request.query
         filters: dict[str, Any] = {}
         for param, key in _FILTERS.items():
             value = q.get(param)
             if value:
                 filters[key] = value
+        if team is not None:
+            filters["team_id"] = team
         if "status" in filters:
             filters["status"] = _status(filters["status"])
         now = time.time()
@@ -88,10 +96,10 @@ class RequestLogRoutes:
         return _json({"object": "list", "data": page.data, "next_cursor": page.next_cursor})
 
     async def get_request(self, request: web.Request) -> web.Response:
-        queries = self._queries(request)
+        queries, team = self._queries(request, "operator")
         request_id = request.match_info["id"]
         found = await _in_thread(queries.get_request, request_id, True)
-        if found is None:
+        if found is None or (team is not None and found.get("team_id") != team):
             raise NotFound(
                 f"no request {request_id!r} in the request log (records arrive within about "
                 "a second of the response)",
@@ -100,17 +108,17 @@ class RequestLogRoutes:
         return _json(found)
 
     async def get_trace(self, request: web.Request) -> web.Response:
-        queries = self._queries(request)
+        queries, team = self._queries(request, "operator")
         trace_id = request.match_info["trace_id"].lower()
         if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
             raise InvalidRequest("a trace id is 32 hexadecimal characters", code="invalid_trace_id")
-        found = await _in_thread(queries.trace, trace_id)
+        found = await _in_thread(queries.trace, trace_id, team)
         if not found or not found.get("requests"):
             raise NotFound(f"no request of trace {trace_id} was recorded", code="trace_not_found")
         return _json(found)
 
     async def stats(self, request: web.Request) -> web.Response:
-        queries = self._queries(request)
+        queries, team = self._queries(request, "viewer")
         q = request.query
         window_s = duration(q.get("window", "1h"), "window")
         group_by = q.get("group_by", "model")
@@ -120,7 +128,7 @@ class RequestLogRoutes:
                 param="group_by",
                 code="invalid_group",
             )
-        return _json(await _in_thread(queries.stats, window_s, group_by))
+        return _json(await _in_thread(queries.stats, window_s, group_by, None, team))
 
 
 def duration(text: str, param: str) -> float:

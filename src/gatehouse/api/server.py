@@ -35,15 +35,14 @@ class Server:
 
     def __init__(self, config: Config, *, reuse_port: bool = False, admin_key: str | None = None):
         self.config = config
-        self.gateway = Gateway(config)
+        self.gateway = Gateway(config, admin_key)
         self._reuse_port = reuse_port
-        self._admin_key = admin_key
         self._runner: web.AppRunner | None = None
         self.port: int = config.server.port
 
     async def start(self) -> None:
         await self.gateway.start()
-        app = build_app(self.gateway, self._admin_key)
+        app = build_app(self.gateway)
         access_log: Any = (
             logging.getLogger("aiohttp.access") if self.config.logging.access_log else None
         )
@@ -99,6 +98,14 @@ def serve_forever(config: Config) -> int:
     logs.configure(config.logging.level, config.logging.format)
     workers = config.server.workers
     host, port = config.server.host, config.server.port
+    unshared = unshared_limits(config)
+    if unshared is not None:
+        if config.limits.unshared == "refuse":
+            log.error("%s; refusing to start (limits.unshared is refuse)", unshared)
+            return 2
+        log.warning("!" * 78)
+        log.warning("%s", unshared)
+        log.warning("!" * 78)
     if workers > 1:
         if not port_is_free(host, port):
             log.error("cannot listen on %s:%d: address already in use", host, port)
@@ -116,6 +123,24 @@ def serve_forever(config: Config) -> int:
             )
         finally:
             os.environ.pop(METRICS_DIR_ENV, None)
+
+
+def unshared_limits(config: Config) -> str | None:
+    """Why rate limits would multiply (several processes, no Redis), or None."""
+    if config.redis.url is not None:
+        return None
+    workers = config.server.workers
+    if workers > 1:
+        where = f"{workers} workers"
+    elif config.store.url.startswith("postgresql"):
+        where = "a PostgreSQL store (so, likely, several replicas)"
+    else:
+        return None
+    return (
+        f"rate limits, concurrency limits and budget reservations are PER PROCESS: with "
+        f"{where} and no redis.url, every limit is multiplied by the number of processes. "
+        "Set redis.url to share them"
+    )
 
 
 def _worker_main(config: Config, reuse_port: bool) -> None:

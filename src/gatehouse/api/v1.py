@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gatehouse.api.context import start_trace
+from gatehouse.api.context import METADATA_HEADER, parse_metadata, start_trace
 from gatehouse.api.errors import (
     REQUEST_ID,
     REQUEST_ID_KEY,
@@ -26,7 +26,17 @@ from gatehouse.api.errors import (
     translate_http_exception,
 )
 from gatehouse.api.streams import LiveStreams
-from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
+from gatehouse.errors import (
+    AuthenticationFailed,
+    GatehouseError,
+    InvalidRequest,
+    NotFound,
+    Overloaded,
+    PermissionDenied,
+)
+from gatehouse.guard.access import may_use
+from gatehouse.guard.keys import ApiKey
+from gatehouse.guard.limits import rate_headers
 from gatehouse.ids import time_ordered_id
 from gatehouse.pipeline import Exchange, Gateway
 from gatehouse.providers import Operation
@@ -44,6 +54,10 @@ _JSON = "application/json"
 class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.access = gateway.guard.access
+        self._auth_failures = (
+            gateway.telemetry.metrics.auth_failures if gateway.telemetry.metrics else None
+        )
         self.live = LiveStreams()
         self.keep_bodies = gateway.config.recording.bodies == "full"
         spans = gateway.telemetry.spans
@@ -53,6 +67,7 @@ class OpenAIRoutes:
             {"id": name, "object": "model", "created": created, "owned_by": "gatehouse"}
             for name in gateway.routes
         ]
+        self._model_views = models
         self._models = {m["id"]: orjson.dumps(m) for m in models}
         self._model_list = orjson.dumps({"object": "list", "data": models})
 
@@ -64,12 +79,25 @@ class OpenAIRoutes:
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/v1/models/{model:.+}", self.get_model)
 
+    def authenticate(self, headers: Any) -> ApiKey | None:
+        try:
+            return self.access.authenticate(headers, "app")
+        except (AuthenticationFailed, PermissionDenied) as err:
+            if self._auth_failures is not None:
+                self._auth_failures.labels(err.code or "denied").value += 1
+            raise
+
     async def list_models(self, request: web.Request) -> web.Response:
-        return web.Response(body=self._model_list, content_type=_JSON)
+        key = self.authenticate(request.headers)
+        if key is None or not key.models:
+            return web.Response(body=self._model_list, content_type=_JSON)
+        mine = [m for m in self._model_views if may_use(key, str(m["id"]))]
+        return _json_response({"object": "list", "data": mine})
 
     async def get_model(self, request: web.Request) -> web.Response:
+        key = self.authenticate(request.headers)
         name = request.match_info["model"]
-        body = self._models.get(name)
+        body = self._models.get(name) if may_use(key, name) else None
         if body is None:
             raise NotFound(
                 f"The model '{name}' does not exist", param="model", code="model_not_found"
@@ -123,7 +151,14 @@ class OpenAIRoutes:
 
     async def _answer(self, exchange: Exchange, request: web.Request) -> web.StreamResponse:
         start_trace(exchange, request.headers, self._sample)
+        # Before anything else is parsed: an anonymous client can't make the gateway
+        # parse its metadata or its body.
+        exchange.key = self.authenticate(request.headers)
+        metadata = request.headers.get(METADATA_HEADER)
+        if metadata:
+            exchange.metadata = parse_metadata(metadata)
         raw = await request.read()
+        exchange.body_size = len(raw)
         try:
             body = parse_body(raw, exchange.operation)
         except InvalidRequest:
@@ -144,6 +179,8 @@ class OpenAIRoutes:
             SERVED_BY: exchange.served_model or exchange.model,
             TRACE_ID: exchange.trace_id,
         }
+        if exchange.reservation is not None:
+            headers.update(rate_headers(exchange.reservation.states))
         if exchange.events is None:
             headers["content-type"] = _JSON
             return web.Response(body=exchange.response_body, headers=headers)
@@ -201,6 +238,10 @@ async def _relay_stream(
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
+
+
+def _json_response(body: Any) -> web.Response:
+    return web.Response(body=orjson.dumps(body), content_type=_JSON)
 
 
 def _route_header(exchange: Exchange) -> str:

@@ -13,14 +13,25 @@ import typer
 from rich.console import Console
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+# gatehouse.guard.access.ADMIN_KEY_ENV, not imported: it pulls in the store (slow start).
+ADMIN_KEY_ENV = "GATEHOUSE_ADMIN_KEY"
 err = Console(stderr=True)
 
 
 def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
-    """GET an admin endpoint with the admin key from the environment; exit 1 on failure."""
-    key = os.environ.get("GATEHOUSE_ADMIN_KEY", "")
+    """GET an admin endpoint with the key in ``GATEHOUSE_ADMIN_KEY``; exit 1 on failure.
+
+    Any key with a role the endpoint grants will do, not only the gateway's bootstrap
+    admin key: a viewer's reads stats and deployments, an operator's the request log.
+    """
+    key = os.environ.get(ADMIN_KEY_ENV, "")
     if not key:
-        err.print("set GATEHOUSE_ADMIN_KEY to the gateway's admin key")
+        err.print(
+            f"set {ADMIN_KEY_ENV} to a key of the gateway with the viewer role or above "
+            "(operator for `logs tail`): the gateway's own bootstrap admin key, or one made "
+            "with `gatehouse keys create --role viewer`",
+            markup=False,
+        )
         raise typer.Exit(1)
     base = url.rstrip("/")
     if base.endswith("/v1"):  # the base URL clients use; the admin API is beside it
@@ -40,6 +51,8 @@ def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
             message = json.loads(exc.read())["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = exc.reason
+        if exc.code in (401, 403):  # the server can't know where the CLI got the key
+            message = f"{message} (the key sent is ${ADMIN_KEY_ENV})"
         err.print(f"{full}: HTTP {exc.code}: {message}", markup=False)
         raise typer.Exit(1) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:

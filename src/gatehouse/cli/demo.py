@@ -27,10 +27,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gatehouse import logs
-from gatehouse.api.admin import ADMIN_KEY_ENV
 from gatehouse.api.server import Server
 from gatehouse.cli.observe import stats_table
 from gatehouse.config import load_config
+from gatehouse.guard.access import ADMIN_KEY_ENV
 from gatehouse.providers.simulated import MockSettings, SimulatedUpstream
 from gatehouse.supervisor import run_async
 
@@ -111,11 +111,12 @@ async def _demo(port: int, requests: int, keep_serving: bool) -> int:
         f":{flaky_port} (flaky), gateway on {base}"
     )
     try:
-        tallies = await _send_traffic(base, requests)
+        api_key = await _demo_key(server)
+        tallies = await _send_traffic(base, requests, api_key)
         _print_summary(tallies, flaky.stats.failed)
         calls = sum(len(t.latencies) + t.errors for t in tallies.values())
         await _print_request_log(base[:-3], admin_key, calls)
-        _print_try_it(base, admin_key)
+        _print_try_it(base, admin_key, api_key)
         if keep_serving:
             console.print("\nServing until Ctrl-C.")
             await _wait_for_signal()
@@ -128,7 +129,21 @@ async def _demo(port: int, requests: int, keep_serving: bool) -> int:
     return 0 if all(t.latencies and not t.errors for t in served) else 1
 
 
-async def _send_traffic(base: str, total: int) -> dict[str, Tally]:
+async def _demo_key(server: Server) -> str:
+    """Auth is on, as in production: the demo makes itself an app key of team `demo`."""
+    guard = server.gateway.guard
+    loop = asyncio.get_running_loop()
+    _, secret = await loop.run_in_executor(
+        None, lambda: guard.store.create(name="demo", team="demo", owner="you")
+    )
+    await guard.snapshot.refresh_now(guard.store)
+    console.print(
+        f"Demo API key (team [bold]demo[/], 6000 rpm, $5/month budget): [bold]{secret}[/]"
+    )
+    return secret
+
+
+async def _send_traffic(base: str, total: int, api_key: str) -> dict[str, Tally]:
     kinds = ("chat", "chat (stream)", "embeddings", "fault injected: 429")
     tallies = {k: Tally() for k in kinds}
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -140,7 +155,8 @@ async def _send_traffic(base: str, total: int) -> dict[str, Tally]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    async with aiohttp.ClientSession() as session:
+    auth = {"Authorization": f"Bearer {api_key}"}
+    async with aiohttp.ClientSession(headers=auth) as session:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("traffic", total=total)
 
@@ -245,10 +261,11 @@ async def _print_request_log(root: str, admin_key: str, calls: int) -> None:
     )
 
 
-def _print_try_it(base: str, admin_key: str) -> None:
-    console.print("\n[bold]Try it[/] (any API key works until access control is configured):")
+def _print_try_it(base: str, admin_key: str, api_key: str) -> None:
+    console.print("\n[bold]Try it[/] with the demo key:")
     console.print(
-        f"  curl {base}/chat/completions -H 'content-type: application/json' "
+        f"  curl {base}/chat/completions -H 'authorization: Bearer {api_key}' "
+        "-H 'content-type: application/json' "
         '-d \'{"model": "chat", "messages": [{"role": "user", "content": "Hello"}]}\'',
         markup=False,
         highlight=False,
@@ -256,7 +273,7 @@ def _print_try_it(base: str, admin_key: str) -> None:
     )
     console.print(
         f'  python -c "from openai import OpenAI; '
-        f"c = OpenAI(base_url='{base}', api_key='demo'); "
+        f"c = OpenAI(base_url='{base}', api_key='{api_key}'); "
         f"print(c.chat.completions.create(model='chat', "
         f"messages=[{{'role': 'user', 'content': 'Hello'}}]).choices[0].message.content)\"",
         markup=False,
@@ -267,13 +284,17 @@ def _print_try_it(base: str, admin_key: str) -> None:
     console.print(
         f"  GATEHOUSE_ADMIN_KEY={admin_key} gatehouse stats --url {root}\n"
         f"  GATEHOUSE_ADMIN_KEY={admin_key} gatehouse logs tail -f --url {root}\n"
-        f"  curl {root}/metrics",
+        f"  curl {root}/metrics\n"
+        f"  curl {root}/admin/api/keys -H 'authorization: Bearer {admin_key}' "
+        '-d \'{"name": "my-app", "team": "demo", "limits": {"rpm": 60}}\'\n'
+        f"  curl {root}/admin/api/budgets -H 'authorization: Bearer {admin_key}'",
         markup=False,
         highlight=False,
         soft_wrap=True,
     )
     console.print(
-        f"  curl -N {base}/chat/completions -H 'x-mock-fail: cut' "
+        f"  curl -N {base}/chat/completions -H 'authorization: Bearer {api_key}' "
+        "-H 'x-mock-fail: cut' "
         '-d \'{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}\'',
         markup=False,
         highlight=False,

@@ -1,5 +1,13 @@
 """Configuration as code: the YAML schema, its loading and its validation."""
 
+from gatehouse.config.access import (
+    AuthConfig,
+    BudgetConfig,
+    KeyLimits,
+    LimitsConfig,
+    RateLimits,
+    RedisConfig,
+)
 from gatehouse.config.loader import ConfigError, ConfigIssue, load_config, parse_config
 from gatehouse.config.routing import PriceConfig
 from gatehouse.config.schema import (
@@ -13,16 +21,22 @@ from gatehouse.config.schema import (
 from gatehouse.config.telemetry import MetricsConfig, RecordingConfig, StoreConfig, TracingConfig
 
 __all__ = [
+    "AuthConfig",
+    "BudgetConfig",
     "Config",
     "ConfigError",
     "ConfigIssue",
     "DeploymentConfig",
+    "KeyLimits",
+    "LimitsConfig",
     "LoggingConfig",
     "MetricsConfig",
     "ModelConfig",
     "PriceConfig",
     "ProviderConfig",
+    "RateLimits",
     "RecordingConfig",
+    "RedisConfig",
     "ServerConfig",
     "StoreConfig",
     "TracingConfig",

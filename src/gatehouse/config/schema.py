@@ -6,6 +6,7 @@ setting silently ignored. Field descriptions end up in ``gatehouse config schema
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from gatehouse.config.access import AuthConfig, LimitsConfig, RedisConfig
 from gatehouse.config.routing import (
     ALL_FAILURE_CLASSES,
     FailureClass,
@@ -185,13 +187,26 @@ class Config(_Strict):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)  # type: ignore[arg-type]
     tracing: TracingConfig = Field(default_factory=TracingConfig)  # type: ignore[arg-type]
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
+    auth: AuthConfig = Field(default_factory=AuthConfig)  # type: ignore[arg-type]
+    redis: RedisConfig = Field(default_factory=RedisConfig)  # type: ignore[arg-type]
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)  # type: ignore[arg-type]
     providers: dict[str, ProviderConfig] = Field(min_length=1, description="Upstreams by name.")
     models: dict[str, ModelConfig] = Field(
         min_length=1, description="Public model names clients ask for."
     )
 
     @field_validator(
-        "server", "store", "logging", "routing", "recording", "tracing", "metrics", mode="before"
+        "server",
+        "store",
+        "logging",
+        "routing",
+        "recording",
+        "tracing",
+        "metrics",
+        "auth",
+        "redis",
+        "limits",
+        mode="before",
     )
     @classmethod
     def _empty_section_means_defaults(cls, v: Any) -> Any:
@@ -227,7 +242,30 @@ def reference_errors(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
             else:
                 continue
             errors.append((("models", model_name, "fallbacks", i), reason))
+    for model_name in config.limits.models:
+        if model_name not in config.models:
+            known_models = ", ".join(sorted(config.models))
+            errors.append(
+                (("limits", "models", model_name), f"unknown model (known: {known_models})")
+            )
+    if not config.auth.required and not is_loopback(config.server.host):
+        errors.append(
+            (
+                ("auth", "required"),
+                f"may be false only when server.host is a loopback address, not "
+                f"{config.server.host!r}: anyone who can reach the port could call every model",
+            )
+        )
     return errors
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _REFERENCE = {"type": "string", "pattern": "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"}

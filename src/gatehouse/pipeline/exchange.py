@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from gatehouse.routing.attempt import Attempt
 
 if TYPE_CHECKING:
+    from gatehouse.guard.keys import ApiKey
+    from gatehouse.guard.limits import Reservation
     from gatehouse.providers.base import Operation
     from gatehouse.routing.table import Deployment, ModelRoute
 
@@ -29,6 +31,10 @@ class Exchange:
     headers: Mapping[str, str] | None = None  # the client's request headers
     tags: frozenset[str] = frozenset()  # deployment tags the client requires
     client_request_id: str | None = None  # the x-request-id the client sent, if any
+    key: ApiKey | None = None  # who is calling (None: auth is off)
+    reservation: Reservation | None = None  # what the call holds of its limits until it ends
+    input_tokens: int = 0  # the prompt's estimated size, for limits (0: not estimated)
+    body_size: int = 0  # bytes of the request body as received
     received: float = field(default_factory=time.perf_counter)
     received_wall: float = field(default_factory=time.time)  # the same instant, epoch
     # Trace context: the client's (from traceparent) or a new trace.

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gatehouse.config import Config
+from gatehouse.config import Config, StoreConfig
 from gatehouse.routing import ModelRoute
 from gatehouse.store import BatchWriter, Database
 from gatehouse.store.db import open_failure
@@ -43,7 +43,10 @@ class _Spans:
 
 
 class Telemetry:
-    def __init__(self, config: Config, routes: dict[str, ModelRoute]) -> None:
+    def __init__(
+        self, config: Config, routes: dict[str, ModelRoute], database: Database | None = None
+    ) -> None:
+        """``database``: the gateway's store handle, shared (one is opened if not given)."""
         self.config = config
         self.prices = PriceTable(overrides=_deployment_prices(config, routes))
         # The lowest-cost strategy compares prices: fill in the shipped ones.
@@ -62,7 +65,7 @@ class Telemetry:
         self.writer: BatchWriter | ProcessWriter | None = None
         sinks: list[Any] = []
         if recording.enabled and recording.bodies != "none":
-            self.database = Database(config.store.url)
+            self.database = database if database is not None else Database(config.store.url)
             if recording.writer == "process":
                 self.writer = ProcessWriter(config.store.url, spool_path(config))
             else:
@@ -96,9 +99,7 @@ class Telemetry:
                 self.metrics.add_collector(self.scraper.collect, per_worker=False)
 
     async def start(self) -> None:
-        if self.database is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, self._prepare_store)
+        """Start recording; the store's schema must be current (:func:`prepare_store`)."""
         if isinstance(self.writer, ProcessWriter):
             self.writer.start()
         self.recorder.start()
@@ -106,24 +107,6 @@ class Telemetry:
             await self.metrics.start()
         if self.scraper is not None:
             self.scraper.start()
-
-    def _prepare_store(self) -> None:
-        db = self.database
-        assert db is not None
-        try:
-            if self.config.store.migrate == "auto":
-                db.upgrade()
-                return
-            current = db.is_current()
-        except Exception as exc:
-            # Without its schema the request log could not take a record: refuse to
-            # start rather than serve calls that cannot be recorded.
-            raise StoreNotReady(open_failure(db, exc)) from exc
-        if not current:
-            raise StoreNotReady(
-                f"the store at {db.display_url} is not at the current schema: run "
-                "`gatehouse db upgrade` (store.migrate is `check`)"
-            )
 
     async def close(self, timeout_s: float = 30.0) -> None:
         loop = asyncio.get_running_loop()
@@ -142,6 +125,24 @@ class Telemetry:
 
 class StoreNotReady(RuntimeError):
     pass
+
+
+def prepare_store(db: Database, store: StoreConfig) -> None:
+    """Bring the schema up to date (``migrate: auto``) or check it is (``check``)."""
+    try:
+        if store.migrate == "auto":
+            db.upgrade()
+            return
+        current = db.is_current()
+    except Exception as exc:
+        # Without its schema neither keys nor records work: refuse to start rather than
+        # serve calls that could not be authenticated or recorded.
+        raise StoreNotReady(open_failure(db, exc)) from exc
+    if not current:
+        raise StoreNotReady(
+            f"the store at {db.display_url} is not at the current schema: run "
+            "`gatehouse db upgrade` (store.migrate is `check`)"
+        )
 
 
 def spool_path(config: Config) -> Path:

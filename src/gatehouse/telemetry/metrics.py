@@ -175,6 +175,29 @@ class GatewayMetrics:
             "gatehouse_recorder_queue_depth", "Records waiting for the store writer."
         ).labels()
 
+        # Access control and limits: counted where they happen, on the request path.
+        self.auth_failures = reg.counter(
+            "gatehouse_auth_failures_total",
+            "Calls refused by authentication or authorization, by reason.",
+            ("reason",),
+        )
+        self.limit_refusals = reg.counter(
+            "gatehouse_limit_refusals_total",
+            "Calls refused by a rate limit, concurrency limit or budget, by scope and kind.",
+            ("scope", "kind"),
+        )
+        self.limiter_errors = reg.counter(
+            "gatehouse_limiter_errors_total",
+            "Limit checks that could not reach Redis, by what the gateway did "
+            "(open: let the call through; closed: refused it).",
+            ("action",),
+        )
+        self.budget_alerts = reg.counter(
+            "gatehouse_budget_alerts_total",
+            "Budget thresholds crossed (budget.threshold events), by scope and share.",
+            ("scope", "threshold"),
+        )
+
         self._calls: dict[_CallKey, _CallSeries] = {}
         self._overflow: dict[tuple[str, ...], _CallSeries] = {}
         self._attempts: dict[tuple[str, str, str], tuple[CounterSeries, HistogramSeries]] = {}

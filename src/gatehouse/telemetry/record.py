@@ -115,6 +115,7 @@ class RecordBuilder:
         err = ex.error
         dep = ex.deployment
         metadata = _metadata(ex)
+        key = ex.key
         return {
             "id": ex.request_id,
             "client_request_id": ex.client_request_id,
@@ -123,8 +124,9 @@ class RecordBuilder:
             "parent_span_id": ex.parent_span_id,
             "session_id": _text(_header(ex, SESSION_HEADER) or metadata.get("session_id")),
             "subject_id": _text(_subject(ex)),
-            "key_id": None,
-            "team_id": None,
+            "key_id": key.id if key is not None else None,
+            "team_id": key.team if key is not None else None,
+            "user_id": key.owner if key is not None else None,
             "operation": ex.operation,
             "model": _text(ex.model),
             "served_model": ex.served_model,

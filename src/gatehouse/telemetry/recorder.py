@@ -18,6 +18,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from gatehouse.pipeline.exchange import Exchange
@@ -60,6 +61,9 @@ class Recorder:
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self._idle = idle  # called in the writer thread when it wakes with nothing to do
+        #: Called on the loop with each call and its record once built (limits settle
+        #: there with the real usage and cost).
+        self.observers: list[Callable[[Exchange, RequestRecord], None]] = []
         self._finished: list[Exchange] = []
         self._drain_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,9 +110,16 @@ class Recorder:
         records: list[RequestRecord] = []
         for exchange in finished:
             try:
-                records.append(self.builder.build(exchange))
+                record = self.builder.build(exchange)
             except Exception:  # a record must never take the gateway down
                 log.exception("could not build the record of request %s", exchange.request_id)
+                continue
+            records.append(record)
+            for observe in self.observers:
+                try:
+                    observe(exchange, record)
+                except Exception:
+                    log.exception("an observer of request %s failed", exchange.request_id)
         self.recorded += len(records)
         if self.metrics is not None:
             try:

@@ -1,0 +1,280 @@
+"""Access control and limits for one worker, built once at start-up.
+
+The :class:`Guard` holds the key snapshot (refreshed from the store in the
+background), the limit engine (in memory, or Redis when ``redis.url`` is set) and the
+policy, and settles every admitted call when its record is built — off the request
+path, with every attempt's real usage and cost.
+
+State, per worker or shared:
+
+* keys: shared through the store; each worker keeps a snapshot it refreshes every
+  ``auth.refresh_interval_s``;
+* rate windows, concurrency slots and budget reservations: shared through Redis when
+  it is set, else per process (the server warns, or refuses by config);
+* budgets' settled spend: in the request log, re-read every ``_SYNC_INTERVAL_S`` and
+  at start, so a restart or a flushed Redis never forgets what was spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from gatehouse.config import Config
+from gatehouse.errors import Overloaded
+from gatehouse.guard.access import Access
+from gatehouse.guard.keys import ApiKey
+from gatehouse.guard.keystore import KeyStore
+from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter
+from gatehouse.guard.limits import Budget, LimitPolicy, Reservation, refusal
+from gatehouse.guard.periods import period_start
+from gatehouse.guard.snapshot import KeySnapshot
+from gatehouse.pipeline.exchange import Exchange
+from gatehouse.store.db import Database
+from gatehouse.store.records import RequestRecord
+from gatehouse.store.spend import SpendColumn, settled_spend
+from gatehouse.telemetry.metrics import GatewayMetrics
+
+log = logging.getLogger("gatehouse.guard")
+events = logging.getLogger("gatehouse.events")
+
+_SYNC_INTERVAL_S = 30.0
+_LOG_EVERY_S = 10.0
+#: A concurrency slot or budget reservation outlives its call by this much at most
+#: (when the process holding it dies), on top of the longest call the config allows.
+_LEASE_MARGIN_S = 60.0
+_COLUMNS: dict[str, SpendColumn] = {"key": "key_id", "team": "team_id", "user": "user_id"}
+
+
+class Guard:
+    def __init__(
+        self,
+        config: Config,
+        database: Database,
+        max_prices: dict[str, tuple[float, float]],
+        metrics: GatewayMetrics | None,
+        admin_secret: str | None,
+    ) -> None:
+        self.config = config
+        self.store = KeyStore(database)
+        self.snapshot = KeySnapshot()
+        self.access = Access(self.snapshot, admin_secret, config.auth.required)
+        self.policy = LimitPolicy(config, max_prices)
+        self.metrics = metrics
+        redis = config.redis
+        self.shared = redis.url is not None
+        self.limiter: Limiter
+        if redis.url is not None:
+            from gatehouse.guard.redis_limiter import RedisLimiter
+
+            self.limiter = RedisLimiter(
+                redis.url.get_secret_value(),
+                prefix=redis.key_prefix,
+                timeout_s=redis.timeout_ms / 1000,
+            )
+        else:
+            self.limiter = MemoryLimiter()
+        self.fail_open = redis.on_error == "open"
+        self.lease_s = max(p.timeout_s for p in config.providers.values()) + _LEASE_MARGIN_S
+        self.record_spend = config.recording.enabled and config.recording.bodies != "none"
+        self._database = database
+        self._tasks: list[asyncio.Task[None]] = []
+        self._settling: set[asyncio.Task[None]] = set()
+        self._alerted: set[tuple[str, float]] = set()
+        self._last_error_log = 0.0
+
+    # --- life cycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load every key before the first call; then keep the snapshot and spend fresh."""
+        await self.snapshot.load_async(self.store)
+        self._tasks.append(
+            asyncio.create_task(self.snapshot.run(self.store, self.config.auth.refresh_interval_s))
+        )
+        if self.record_spend:
+            self._tasks.append(asyncio.create_task(self._sync_spend_forever()))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._settling:
+            await asyncio.wait(self._settling, timeout=2.0)
+        await self.limiter.close()
+
+    # --- admission --------------------------------------------------------------
+
+    async def admit(self, exchange: Exchange, input_tokens: int) -> None:
+        """Reserve the call's share of every limit it is held to, or refuse it."""
+        key = exchange.key
+        ruleset = self.policy.rules_for(key, exchange.model, time.time())
+        if not ruleset.rules:
+            return
+        tokens, cost = self.policy.estimate(exchange.model, exchange.body, input_tokens)
+        try:
+            admission = await self.limiter.admit(
+                exchange.request_id, ruleset.rules, tokens, cost, self.lease_s
+            )
+        except LimiterUnavailable as exc:
+            self._unavailable(exc)
+            return  # failing open: the call goes through unlimited
+        if not admission.admitted:
+            rule = admission.refused
+            assert rule is not None
+            if self.metrics is not None:
+                self.metrics.limit_refusals.labels(rule.name.split(":", 1)[0], rule.kind).value += 1
+            raise refusal(admission)
+        exchange.reservation = Reservation(
+            ruleset.rules, ruleset.budgets, tokens, cost, admission.states
+        )
+
+    def _unavailable(self, exc: Exception) -> None:
+        action = "open" if self.fail_open else "closed"
+        if self.metrics is not None:
+            self.metrics.limiter_errors.labels(action).value += 1
+        now = time.monotonic()
+        if now - self._last_error_log >= _LOG_EVERY_S:
+            self._last_error_log = now
+            log.error(
+                "rate limits unavailable (Redis: %s); failing %s: calls are %s",
+                exc,
+                action,
+                "let through unlimited" if self.fail_open else "refused with 503",
+            )
+        if not self.fail_open:
+            raise Overloaded(
+                "rate limits cannot be checked right now; try again shortly",
+                code="limits_unavailable",
+                retry_after=1,
+            ) from exc
+
+    # --- settlement (from the recorder, once the record is built) ----------------
+
+    def settle(self, exchange: Exchange, record: RequestRecord) -> None:
+        reservation: Reservation | None = exchange.reservation
+        if reservation is None:
+            return
+        exchange.reservation = None
+        tokens = 0
+        attempts = record["attempts"]
+        if attempts:
+            for a in attempts:
+                tokens += (a["input_tokens"] or 0) + (a["output_tokens"] or 0)
+        else:
+            tokens = (record["input_tokens"] or 0) + (record["output_tokens"] or 0)
+        cost_usd = record["cost_usd"] or 0.0
+        cost = round(cost_usd * 1_000_000)
+        task = asyncio.get_running_loop().create_task(
+            self._settle(exchange.request_id, reservation, tokens, cost)
+        )
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle(
+        self, request_id: str, reservation: Reservation, tokens: int, cost: int
+    ) -> None:
+        try:
+            await self.limiter.settle(request_id, reservation.rules, tokens, cost)
+            if reservation.budgets and cost > 0:
+                await self._check_thresholds(reservation.budgets)
+        except LimiterUnavailable as exc:
+            # The reservation lapses with its lease; the spend is re-read from the store.
+            log.warning("could not settle request %s with Redis: %s", request_id, exc)
+        except Exception:
+            log.exception("settling request %s failed", request_id)
+
+    async def _check_thresholds(self, budgets: tuple[Budget, ...]) -> None:
+        spends = await self.limiter.spend([b.rule for b in budgets])
+        for budget, (spent, _reserved) in zip(budgets, spends, strict=True):
+            share = spent / budget.rule.limit if budget.rule.limit else 0.0
+            for threshold in [*budget.config.alert_at, 1.0]:
+                mark = (budget.rule.name, threshold)
+                if share < threshold or mark in self._alerted:
+                    continue
+                self._alerted.add(mark)
+                if self.metrics is not None:
+                    self.metrics.budget_alerts.labels(budget.scope, f"{threshold:g}").value += 1
+                events.warning(
+                    "budget.threshold %s %s crossed %d%% of its %s budget: $%.4f of $%.2f",
+                    budget.scope,
+                    budget.owner,
+                    round(threshold * 100),
+                    budget.config.period,
+                    spent / 1e6,
+                    budget.config.usd,
+                    extra={
+                        "event": "budget.threshold",
+                        "scope": budget.scope,
+                        "owner": budget.owner,
+                        "threshold": threshold,
+                        "spent_usd": spent / 1e6,
+                        "budget_usd": budget.config.usd,
+                        "period": budget.rule.name.rsplit(":", 1)[1],
+                    },
+                )
+
+    # --- spend ------------------------------------------------------------------
+
+    def budgets_now(self, now: float) -> list[Budget]:
+        """Every budget in force: keys' from the snapshot, teams' and users' from config."""
+        found: dict[str, Budget] = {}
+        for key in self.snapshot.active_keys():
+            for budget in self.policy.key_budgets(key, now):
+                found[budget.rule.name] = budget
+        for budget in self.policy.config_budgets(now):
+            found[budget.rule.name] = budget
+        return list(found.values())
+
+    async def spend_of(self, budgets: list[Budget]) -> list[dict[str, Any]]:
+        """Live spend of budgets: settled plus reserved, as the limiter counts it."""
+        if not budgets:
+            return []
+        try:
+            spends = await self.limiter.spend([b.rule for b in budgets])
+        except LimiterUnavailable:
+            spends = [(-1, -1)] * len(budgets)
+        return [
+            {
+                "scope": b.scope,
+                "owner": b.owner,
+                "period": b.config.period,
+                "budget_usd": b.config.usd,
+                "spent_usd": None if spent < 0 else spent / 1e6,
+                "reserved_usd": None if reserved < 0 else reserved / 1e6,
+            }
+            for b, (spent, reserved) in zip(budgets, spends, strict=True)
+        ]
+
+    async def _sync_spend_forever(self) -> None:
+        while True:
+            try:
+                await self.sync_spend()
+            except Exception as exc:  # the store may be down: retried next time
+                log.warning("could not read budgets' spend from the store: %s", exc)
+            await asyncio.sleep(_SYNC_INTERVAL_S)
+
+    async def sync_spend(self) -> None:
+        """Raise each budget's counter to what the request log says was spent."""
+        now = time.time()
+        groups: dict[tuple[str, str], list[Budget]] = {}
+        for budget in self.budgets_now(now):
+            groups.setdefault((budget.scope, budget.config.period), []).append(budget)
+        loop = asyncio.get_running_loop()
+        for (scope, period), budgets in groups.items():
+            owners = [b.owner for b in budgets]
+            since = period_start(period, now)
+            spent = await loop.run_in_executor(
+                None, settled_spend, self._database, _COLUMNS[scope], since, owners
+            )
+            for budget in budgets:
+                usd = spent.get(budget.owner, 0.0)
+                if usd > 0:
+                    await self.limiter.seed(budget.rule, round(usd * 1_000_000))
+
+    def key_of(self, key_id: str) -> ApiKey | None:
+        return self.snapshot.get(key_id)

@@ -1,0 +1,235 @@
+"""Keys and roles at the HTTP edge: every endpoint by every role, and what a refusal says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_KEY, APP_KEY, GatewayServer, MockServer, config_for, wait_for
+
+CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
+
+# (method, path, body, the least role that may call it)
+ENDPOINTS: list[tuple[str, str, Any, str]] = [
+    ("GET", "/v1/models", None, "app"),
+    ("GET", "/v1/models/chat", None, "app"),
+    ("POST", "/v1/chat/completions", CHAT, "app"),
+    ("POST", "/v1/completions", {"model": "chat", "prompt": "hi"}, "app"),
+    ("POST", "/v1/embeddings", {"model": "chat", "input": "hi"}, "app"),
+    ("GET", "/admin/api/status", None, "viewer"),
+    ("GET", "/admin/api/deployments", None, "viewer"),
+    ("GET", "/admin/api/route/explain?model=chat", None, "viewer"),
+    ("GET", "/admin/api/stats", None, "viewer"),
+    ("GET", "/admin/api/budgets", None, "viewer"),
+    ("GET", "/admin/api/requests", None, "operator"),
+    ("GET", "/admin/api/requests/{request_id}", None, "operator"),
+    ("GET", "/admin/api/traces/{trace_id}", None, "operator"),
+    ("GET", "/admin/api/keys", None, "admin"),
+    ("POST", "/admin/api/keys", {"name": "made-by-test"}, "admin"),
+    ("GET", "/admin/api/keys/{key_id}", None, "admin"),
+    ("PATCH", "/admin/api/keys/{key_id}", {"metadata": {"a": "b"}}, "admin"),
+    ("POST", "/admin/api/keys/{key_id}/rotate", None, "admin"),
+    ("DELETE", "/admin/api/keys/{key_id}", None, "admin"),
+]
+GRANTS = {
+    "app": {"admin", "app"},
+    "viewer": {"admin", "operator", "viewer"},
+    "operator": {"admin", "operator"},
+    "admin": {"admin"},
+}
+ROLES = ("admin", "operator", "viewer", "app")
+
+
+@pytest.fixture
+def gw(start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer) -> GatewayServer:
+    return start_gateway(config_for(mock_upstream.url))
+
+
+def _call(
+    gw: GatewayServer, method: str, path: str, body: Any, secret: str | None
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {secret}"} if secret is not None else {}
+    return httpx.request(method, gw.base + path, json=body, headers=headers, timeout=10)
+
+
+def test_every_endpoint_checks_every_role(gw: GatewayServer) -> None:
+    secrets = {role: gw.create_key(name=f"{role}-key", roles=(role,)) for role in ROLES}
+    secrets["env-admin"] = ADMIN_KEY
+    # Something to read: a recorded call and a key to manage.
+    made = _call(gw, "POST", "/v1/chat/completions", CHAT, APP_KEY)
+    assert made.status_code == 200
+    ids = {
+        "request_id": made.headers["x-request-id"],
+        "trace_id": made.headers["x-gatehouse-trace-id"],
+    }
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert wait_for(
+        lambda: (
+            httpx.get(
+                f"{gw.base}/admin/api/requests/{ids['request_id']}", headers=admin
+            ).status_code
+            == 200
+        )
+    )
+    failures = []
+    ids["key_id"] = _fresh_target(gw)
+    for method, path, body, need in ENDPOINTS:
+        for who, secret in secrets.items():
+            role = "admin" if who == "env-admin" else who
+            if "{key_id}" in path:
+                ids["key_id"] = _fresh_target(gw)  # each write acts on a key of its own
+            resp = _call(gw, method, path.format(**ids), body, secret)
+            allowed = role in GRANTS[need]
+            ok = resp.status_code < 400 if allowed else resp.status_code == 403
+            if not ok:
+                failures.append(f"{method} {path} as {who}: {resp.status_code} {resp.text[:120]}")
+            if not allowed:
+                assert resp.json()["error"]["code"] == "insufficient_role"
+        # Without a key every endpoint is a 401 in OpenAI's shape.
+        resp = _call(gw, method, path.format(**ids), body, None)
+        if resp.status_code != 401 or resp.json()["error"]["type"] != "authentication_error":
+            failures.append(f"{method} {path} without a key: {resp.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def _fresh_target(gw: GatewayServer) -> str:
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(f"{gw.base}/admin/api/keys", json={"name": "target"}, headers=admin)
+    assert made.status_code == 201
+    return str(made.json()["key"]["id"])
+
+
+def test_a_wrong_key_is_refused_without_echoing_it(gw: GatewayServer) -> None:
+    wrong = "gh-not-a-real-key-but-looks-like-one-0123456789abcdef"
+    resp = _call(gw, "POST", "/v1/chat/completions", CHAT, wrong)
+    assert resp.status_code == 401
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_api_key" and err["type"] == "authentication_error"
+    assert wrong not in resp.text and wrong[:12] not in resp.text
+    assert resp.headers["x-should-retry"] == "false"
+    # Nor does the secret reach the request log.
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    rid = resp.headers["x-request-id"]
+    assert wait_for(
+        lambda: httpx.get(f"{gw.base}/admin/api/requests/{rid}", headers=admin).status_code == 200
+    )
+    logged = httpx.get(f"{gw.base}/admin/api/requests/{rid}", headers=admin).text
+    assert wrong not in logged and APP_KEY not in logged
+
+
+def test_missing_key_and_sdk(gw: GatewayServer) -> None:
+    resp = httpx.post(gw.url + "/chat/completions", json=CHAT)
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "missing_api_key"
+    import openai
+
+    with pytest.raises(openai.AuthenticationError):
+        gw.client(api_key="gh-wrong").chat.completions.create(**CHAT)
+    answer = gw.client().chat.completions.create(**CHAT)
+    assert answer.choices[0].message.content
+
+
+def test_revoked_rotated_and_expired_keys_stop_working(gw: GatewayServer) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(
+        f"{gw.base}/admin/api/keys", json={"name": "short-lived", "team": "t"}, headers=admin
+    ).json()
+    key_id, secret = made["key"]["id"], made["secret"]
+    assert secret.startswith("gh-") and "hash" not in made["key"]
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, secret).status_code == 200
+
+    rotated = httpx.post(f"{gw.base}/admin/api/keys/{key_id}/rotate", headers=admin).json()
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, secret).status_code == 401
+    secret = rotated["secret"]
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, secret).status_code == 200
+
+    revoked = httpx.delete(f"{gw.base}/admin/api/keys/{key_id}", headers=admin).json()
+    assert revoked["revoked_at"] is not None
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, secret).status_code == 401
+
+    expired = gw.create_key(name="expired", expires_at=1.0)
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, expired).status_code == 401
+
+
+def test_model_allow_list(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    cfg = config_for(mock_upstream.url)
+    dep = {"provider": "local", "model": "mock-model"}
+    cfg["models"] = {"chat": {"deployments": [dep]}, "gpt-4o": {"deployments": [dep]}}
+    gw = start_gateway(cfg)
+    secret = gw.create_key(name="narrow", models=("gpt-*",))
+    resp = _call(gw, "POST", "/v1/chat/completions", CHAT, secret)
+    assert resp.status_code == 403
+    assert resp.json()["error"]["code"] == "model_not_allowed"
+    ok = _call(gw, "POST", "/v1/chat/completions", CHAT | {"model": "gpt-4o"}, secret)
+    assert ok.status_code == 200
+    listed = _call(gw, "GET", "/v1/models", None, secret).json()["data"]
+    assert [m["id"] for m in listed] == ["gpt-4o"]
+    assert _call(gw, "GET", "/v1/models/chat", None, secret).status_code == 404
+
+
+def test_team_scoped_reader_sees_only_its_team(gw: GatewayServer) -> None:
+    red = gw.create_key(name="red-app", team="red")
+    blue = gw.create_key(name="blue-app", team="blue")
+    red_reader = gw.create_key(name="red-ops", team="red", roles=("operator",))
+    sent = {}
+    for team, secret in (("red", red), ("blue", blue)):
+        resp = _call(gw, "POST", "/v1/chat/completions", CHAT, secret)
+        assert resp.status_code == 200
+        sent[team] = resp.headers["x-request-id"]
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+    def recorded() -> bool:
+        rows = httpx.get(f"{gw.base}/admin/api/requests", headers=admin).json()["data"]
+        return {r["id"] for r in rows} >= set(sent.values())
+
+    assert wait_for(recorded)
+    mine = _call(gw, "GET", "/admin/api/requests", None, red_reader).json()["data"]
+    assert {r["team_id"] for r in mine} == {"red"}
+    assert (
+        _call(gw, "GET", f"/admin/api/requests/{sent['blue']}", None, red_reader).status_code == 404
+    )
+    assert (
+        _call(gw, "GET", f"/admin/api/requests/{sent['red']}", None, red_reader).status_code == 200
+    )
+    stats = _call(gw, "GET", "/admin/api/stats?group_by=team", None, red_reader).json()
+    assert [g["group"] for g in stats["groups"]] == ["red"]
+    everyone = httpx.get(f"{gw.base}/admin/api/stats?group_by=team", headers=admin).json()
+    assert {"red", "blue"} <= {g["group"] for g in everyone["groups"]}
+
+
+def test_records_carry_key_team_and_user(gw: GatewayServer) -> None:
+    secret = gw.create_key(name="owned", team="green", owner="alice")
+    rid = _call(gw, "POST", "/v1/chat/completions", CHAT, secret).headers["x-request-id"]
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert wait_for(
+        lambda: httpx.get(f"{gw.base}/admin/api/requests/{rid}", headers=admin).status_code == 200
+    )
+    row = httpx.get(f"{gw.base}/admin/api/requests/{rid}", headers=admin).json()
+    assert row["team_id"] == "green" and row["user_id"] == "alice"
+    assert row["key_id"].startswith("key_")
+
+
+def test_auth_off_is_only_for_loopback() -> None:
+    import yaml
+
+    from gatehouse.config import ConfigError, parse_config
+
+    cfg = config_for("http://127.0.0.1:9/v1", auth={"required": False})
+    parse_config(yaml.safe_dump(cfg), "t.yaml", {})
+    cfg["server"]["host"] = "0.0.0.0"
+    with pytest.raises(ConfigError, match=r"auth\.required"):
+        parse_config(yaml.safe_dump(cfg), "t.yaml", {})
+
+
+def test_auth_off_on_loopback_serves_without_a_key(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    gw = start_gateway(config_for(mock_upstream.url, auth={"required": False}))
+    assert httpx.post(gw.url + "/chat/completions", json=CHAT).status_code == 200
+    # A key that is sent is still checked.
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, "gh-wrong").status_code == 401

@@ -1,0 +1,257 @@
+"""Rate limits, concurrency, budgets and request limits through a real gateway."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from gatehouse.config.access import BudgetConfig, KeyLimits
+from tests.conftest import ADMIN_KEY, GatewayServer, MockServer, config_for, wait_for
+
+CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def _post(gw: GatewayServer, secret: str, body: Any = None, **headers: str) -> httpx.Response:
+    return httpx.post(
+        gw.url + "/chat/completions",
+        json=CHAT if body is None else body,
+        headers={"Authorization": f"Bearer {secret}", **headers},
+        timeout=10,
+    )
+
+
+@pytest.fixture
+def gw(start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer) -> GatewayServer:
+    cfg = config_for(mock_upstream.url)
+    cfg["models"]["chat"]["deployments"][0]["price"] = {"input": 1000.0, "output": 2000.0}
+    return start_gateway(cfg)
+
+
+def test_requests_per_minute_with_openai_headers(gw: GatewayServer) -> None:
+    secret = gw.create_key(name="rpm-3", limits=KeyLimits(rpm=3))
+    remaining = []
+    for _ in range(3):
+        resp = _post(gw, secret)
+        assert resp.status_code == 200
+        assert resp.headers["x-ratelimit-limit-requests"] == "3"
+        remaining.append(resp.headers["x-ratelimit-remaining-requests"])
+        assert resp.headers["x-ratelimit-reset-requests"].endswith("s")
+    assert remaining == ["2", "1", "0"]
+    refused = _post(gw, secret)
+    assert refused.status_code == 429
+    err = refused.json()["error"]
+    assert err["type"] == "rate_limit_error" and err["code"] == "rate_limit_exceeded"
+    assert "key 'rpm-3' requests per minute" in err["message"]
+    assert 50 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-should-retry"] == "true"
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    # Another key is not affected.
+    assert _post(gw, gw.create_key(name="other")).status_code == 200
+
+
+def test_tokens_are_reserved_then_reconciled(gw: GatewayServer) -> None:
+    secret = gw.create_key(name="tpm", limits=KeyLimits(tpm=200))
+    # Reserving 500 output tokens can never fit a 200-token window: refused for good.
+    big = _post(gw, secret, CHAT | {"max_tokens": 500})
+    assert big.status_code == 429 and big.headers["x-should-retry"] == "false"
+    assert "tokens" in big.json()["error"]["message"]
+    # 150 reserved, ~25 used: the reservation is refunded when the call ends.
+    first = _post(gw, secret, CHAT | {"max_tokens": 150}, **{"x-mock-tokens": "16"})
+    assert first.status_code == 200
+    used = first.json()["usage"]["total_tokens"]
+    assert int(first.headers["x-ratelimit-remaining-tokens"]) < 200 - 150
+    time.sleep(0.1)  # the record (and with it the settlement) follows the response
+    second = _post(gw, secret, CHAT | {"max_tokens": 150}, **{"x-mock-tokens": "16"})
+    assert second.status_code == 200, second.text
+    assert int(second.headers["x-ratelimit-remaining-tokens"]) <= 200 - used - 150
+
+
+def test_concurrent_calls(gw: GatewayServer) -> None:
+    secret = gw.create_key(name="one-at-a-time", limits=KeyLimits(max_concurrent=1))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(_post, gw, secret, None, **{"x-mock-latency-ms": "800"})
+        time.sleep(0.3)
+        busy = _post(gw, secret)
+        assert busy.status_code == 429
+        assert "concurrent calls" in busy.json()["error"]["message"]
+        assert slow.result().status_code == 200
+    assert wait_for(lambda: _post(gw, secret).status_code == 200, timeout=2)
+
+
+def test_team_and_model_limits_are_shared(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    cfg = config_for(
+        mock_upstream.url,
+        limits={"teams": {"red": {"rpm": 2}}, "models": {"chat": {"rpm": 5}}},
+    )
+    gw = start_gateway(cfg)
+    a = gw.create_key(name="red-a", team="red")
+    b = gw.create_key(name="red-b", team="red")
+    assert _post(gw, a).status_code == 200
+    assert _post(gw, b).status_code == 200
+    refused = _post(gw, a)
+    assert refused.status_code == 429 and "team 'red'" in refused.json()["error"]["message"]
+    others = [gw.create_key(name=f"solo-{i}") for i in range(4)]
+    codes = [_post(gw, k).status_code for k in others]
+    # The model's 5 per minute count every caller: 2 were used by team red.
+    assert codes == [200, 200, 200, 429]
+
+
+def test_per_key_per_model_limit(gw: GatewayServer) -> None:
+    limits = KeyLimits.model_validate({"models": {"ch*": {"rpm": 1}}})
+    secret = gw.create_key(name="per-model", limits=limits)
+    assert _post(gw, secret).status_code == 200
+    refused = _post(gw, secret)
+    assert refused.status_code == 429
+    assert "on 'chat'" in refused.json()["error"]["message"]
+
+
+def test_budget_refuses_without_sdk_retries(gw: GatewayServer, mock_upstream: MockServer) -> None:
+    # $1000/$2000 per 1M tokens: a call of ~8 input and 16 output tokens costs ~$0.04.
+    secret = gw.create_key(name="budgeted", budget=BudgetConfig(usd=0.1, period="day"))
+    admitted = 0
+    for _ in range(10):
+        resp = _post(gw, secret, CHAT | {"max_tokens": 16})
+        if resp.status_code != 200:
+            break
+        admitted += 1
+        time.sleep(0.05)
+    assert admitted == 2
+    err = resp.json()["error"]
+    assert resp.status_code == 429 and err["type"] == "budget_exceeded"
+    assert resp.headers["x-should-retry"] == "false"
+    assert "budget" in err["message"] and "$0.10" in err["message"]
+    before = mock_upstream.stats.received
+    with pytest.raises(openai.RateLimitError):
+        gw.client(api_key=secret, max_retries=3).chat.completions.create(**CHAT, max_tokens=16)
+    assert mock_upstream.stats.received == before  # refused at the gateway, not retried
+    # The spend is visible through the admin API.
+    keys = httpx.get(f"{gw.base}/admin/api/keys", headers=ADMIN).json()["data"]
+    key_id = next(k["id"] for k in keys if k["name"] == "budgeted")
+    shown = httpx.get(f"{gw.base}/admin/api/keys/{key_id}", headers=ADMIN).json()
+    (spend,) = shown["spend"]
+    assert spend["scope"] == "key" and spend["budget_usd"] == 0.1
+    assert 0.05 < spend["spent_usd"] <= 0.1
+
+
+def test_request_limits(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    gw = start_gateway(
+        config_for(mock_upstream.url, limits={"models": {"chat": {"max_tokens": 100}}})
+    )
+    limits = KeyLimits.model_validate(
+        {
+            "max_tokens": 50,
+            "max_body_bytes": 2000,
+            "parameters": {"n": {"max": 1}, "logprobs": {"allowed": False}},
+        }
+    )
+    secret = gw.create_key(name="shaped", limits=limits)
+    cases = [
+        ({"max_tokens": 60}, "max_tokens", "this key"),
+        ({"max_completion_tokens": 60}, "max_completion_tokens", "this key"),
+        ({"n": 2}, "n", "at most 1"),
+        ({"logprobs": True}, "logprobs", "may not set"),
+    ]
+    for extra, param, words in cases:
+        resp = _post(gw, secret, CHAT | extra)
+        assert resp.status_code == 400, extra
+        err = resp.json()["error"]
+        assert err["param"] == param and words in err["message"]
+    assert _post(gw, secret, CHAT | {"max_tokens": 50, "n": 1}).status_code == 200
+    # The model's cap holds for keys without their own.
+    plain = gw.create_key(name="plain")
+    assert _post(gw, plain, CHAT | {"max_tokens": 101}).status_code == 400
+    big = CHAT | {"messages": [{"role": "user", "content": "x" * 3000}]}
+    assert _post(gw, secret, big).status_code == 413
+
+
+@pytest.mark.parametrize("on_error", ["closed", "open"])
+def test_unreachable_redis_fails_as_configured(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer, on_error: str
+) -> None:
+    cfg = config_for(
+        mock_upstream.url,
+        redis={"url": "redis://127.0.0.1:1/0", "timeout_ms": 200, "on_error": on_error},
+    )
+    gw = start_gateway(cfg)
+    secret = gw.create_key(name="limited", limits=KeyLimits(rpm=100))
+    resp = _post(gw, secret)
+    if on_error == "closed":
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "limits_unavailable"
+    else:
+        assert resp.status_code == 200
+    metrics = httpx.get(gw.base + "/metrics").text
+    assert f'gatehouse_limiter_errors_total{{action="{on_error}"}} 1' in metrics
+
+
+def test_limits_shared_through_redis(
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Any,
+) -> None:
+    store = f"sqlite:///{tmp_path}/shared.db"
+    cfg = config_for(mock_upstream.url, redis={"url": redis_url, "key_prefix": redis_prefix})
+    cfg["store"] = {"url": store}
+    one, two = start_gateway(cfg), start_gateway(cfg)
+    secret = one.create_key(name="shared", limits=KeyLimits(rpm=4))
+    assert wait_for(lambda: _post(two, secret).status_code == 200, timeout=3)
+    codes = [_post(gw, secret).status_code for gw in (one, two, one, two)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_budget_thresholds_raise_an_event(
+    gw: GatewayServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    budget = BudgetConfig(usd=0.1, period="month", alert_at=[0.5])
+    secret = gw.create_key(name="watched", budget=budget)
+    with caplog.at_level("WARNING", logger="gatehouse.events"):
+        for _ in range(2):  # ~$0.04 each: the second passes half the budget
+            assert _post(gw, secret, CHAT | {"max_tokens": 16}).status_code == 200
+            time.sleep(0.1)
+
+        def alerted() -> bool:
+            return "budget.threshold" in caplog.text
+
+        assert wait_for(alerted)
+    event = next(r for r in caplog.records if r.name == "gatehouse.events")
+    assert event.__dict__["threshold"] == 0.5 and event.__dict__["scope"] == "key"
+    metrics = httpx.get(gw.base + "/metrics").text
+    assert 'gatehouse_budget_alerts_total{scope="key",threshold="0.5"} 1' in metrics
+
+
+def test_spend_survives_a_restart(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer, tmp_path: Any
+) -> None:
+    cfg = config_for(mock_upstream.url, limits={"teams": {"blue": {"budget": {"usd": 0.1}}}})
+    cfg["store"] = {"url": f"sqlite:///{tmp_path}/spend.db"}
+    cfg["models"]["chat"]["deployments"][0]["price"] = {"input": 1000.0, "output": 2000.0}
+    first = start_gateway(cfg)
+    secret = first.create_key(name="blue-app", team="blue")
+    assert _post(first, secret, CHAT | {"max_tokens": 16}).status_code == 200
+
+    def budgets(gw: GatewayServer) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{gw.base}/admin/api/budgets", headers=ADMIN).json()["data"])
+
+    assert wait_for(lambda: (budgets(first)[0]["spent_usd"] or 0) > 0.03)
+    spent = budgets(first)[0]["spent_usd"]
+    first.close()
+    # A new gateway on the same store reads the period's spend from the request log.
+    second = start_gateway(cfg)
+    (team,) = budgets(second)
+    assert team["scope"] == "team" and team["owner"] == "blue"
+    assert team["spent_usd"] == pytest.approx(spent)
+    assert _post(second, secret, CHAT | {"max_tokens": 16}).status_code == 200
+    assert _post(second, secret, CHAT | {"max_tokens": 16}).status_code == 429
