@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,6 +58,20 @@ def _gateway(
     )
 
 
+def gateway_key(state: Path, config: Path) -> str:
+    """A key in the gateway's store, as an operator would make it, with limits high enough
+    never to refuse: each call pays for the key lookup and for its rpm, tpm, concurrency
+    and budget checks and their settlement."""
+    argv = [
+        *(sys.executable, "-m", "gatehouse", "keys", "create", "--config", str(config)),
+        *("--name", "bench", "--format", "json", "--rpm", str(10**9), "--tpm", str(10**12)),
+        *("--max-concurrent", str(10**6), "--budget-usd", str(10**9)),
+    ]
+    env = {**os.environ, "BENCH_STATE_DIR": str(state)}
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=state, check=True)
+    return str(json.loads(out.stdout)["secret"])
+
+
 def _floor(servers: Servers, upstream: Server, workers: int) -> Server:
     port = free_port()
     argv = [
@@ -85,8 +102,8 @@ def _litellm(servers: Servers, upstream: Server, workers: int, state: Path) -> S
         # No network here: use the cost map shipped in the package instead of fetching it.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "LITELLM_LOG": "ERROR",
-        # Gatehouse has no client authentication yet: run LiteLLM without it too, so both
-        # do the same work (LiteLLM refuses to start keyless unless told to).
+        # LiteLLM runs without client keys (it refuses to start keyless unless told to);
+        # Gatehouse checks a key with limits on every call, so this favours LiteLLM.
         "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
     }
     return servers.start(

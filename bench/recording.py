@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 import wrk
 from gatehouse.store import Database
-from launch import start_upstream
+from launch import gateway_key, start_upstream
 from procs import Servers, free_port
 
 BENCH = Path(__file__).resolve().parent
@@ -78,7 +78,8 @@ def main() -> int:
         gateway = servers.start(
             "gatehouse", argv, port, workers=args.workers, ready_path="/readyz", env=env
         )
-        script = wrk.write_script(state / "post.lua", [json.dumps(BODY).encode()], {})
+        auth = {"Authorization": f"Bearer {gateway_key(state, config)}"}
+        script = wrk.write_script(state / "post.lua", [json.dumps(BODY).encode()], auth)
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         result = wrk.run(url, script, connections=args.concurrency, duration_s=args.duration)
         time.sleep(2)  # other workers' metrics snapshots are up to a second old

@@ -105,7 +105,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--growth-tolerance-mb", type=float, default=4.0, help="RSS growth counted as none")
     add("--scenario-timeout", type=float, default=300, help="seconds allowed per c=1 scenario")
     add("--gateway-config", type=Path, default=BENCH / "bench.yaml", help="Gatehouse config")
-    add("--api-key", default=os.environ.get("BENCH_API_KEY", ""), help="bearer token sent")
+    add(
+        "--api-key",
+        default=os.environ.get("BENCH_API_KEY", ""),
+        help="bearer token sent (default: a key made with gatehouse keys create)",
+    )
     args = p.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key) is None:
@@ -141,7 +145,10 @@ class Bench:
         self.work = work
         self.servers = servers
         self.bodies = Bodies(args.prompt_bytes)
-        self.headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+        if not args.api_key:
+            log("creating the gateway's API key (gatehouse keys create)")
+            args.api_key = launch.gateway_key(work, args.gateway_config)
+        self.headers = {"Authorization": f"Bearer {args.api_key}"}
         self.failed: list[str] = []
         log(f"starting the mock upstream ({args.upstream_workers} worker(s))")
         self.upstream = launch.start_upstream(servers, args)

@@ -22,6 +22,15 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+#: Attributes every LogRecord has; anything else was passed as ``extra=`` (an event's
+#: fields, e.g. ``budget.threshold``) and goes into the JSON line.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -32,9 +41,12 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
         }
+        for name, value in vars(record).items():
+            if name not in _STANDARD:
+                entry.setdefault(name, value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure(level: str = "info", fmt: str = "text") -> None:

@@ -163,8 +163,13 @@ def test_model_allow_list(
     gw = start_gateway(cfg)
     secret = gw.create_key(name="narrow", models=("gpt-*",))
     resp = _call(gw, "POST", "/v1/chat/completions", CHAT, secret)
-    assert resp.status_code == 403
-    assert resp.json()["error"]["code"] == "model_not_allowed"
+    # Worded as for a model that doesn't exist: the key learns nothing of the others.
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "model_not_found"
+    unknown = _call(gw, "POST", "/v1/chat/completions", CHAT | {"model": "nope"}, secret)
+    assert unknown.json()["error"]["message"] == resp.json()["error"]["message"].replace(
+        "'chat'", "'nope'"
+    )
     ok = _call(gw, "POST", "/v1/chat/completions", CHAT | {"model": "gpt-4o"}, secret)
     assert ok.status_code == 200
     listed = _call(gw, "GET", "/v1/models", None, secret).json()["data"]

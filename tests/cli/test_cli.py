@@ -131,3 +131,17 @@ def test_bad_flags_are_clean_errors():
     assert result.returncode == 2
     assert "--port: Input should be less than or equal to 65535" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_host_flag_cannot_open_an_unauthenticated_gateway(tmp_path):
+    config = tmp_path / "open.yaml"
+    config.write_text(
+        "server: {host: 127.0.0.1, port: 0}\n"
+        f"store: {{url: 'sqlite:///{tmp_path}/g.db'}}\n"
+        "auth: {required: false}\n"
+        "providers: {p: {kind: openai, base_url: 'http://127.0.0.1:9/v1'}}\n"
+        "models: {m: {deployments: [{provider: p, model: x}]}}\n"
+    )
+    result = run("serve", "--config", str(config), "--host", "0.0.0.0", timeout=30)
+    assert result.returncode == 2
+    assert "auth.required" in result.stderr and "loopback" in result.stderr

@@ -161,6 +161,7 @@ def test_requests_per_window_hold_across_replicas(replicas: Replicas) -> None:
     refused = [body for status, body in results if status == 429]
     assert len(results) >= 3 * limit * WINDOWS
     assert admitted + len(refused) == len(results)
+    print(f"rpm {limit} x {WINDOWS} windows: {admitted} of {len(results)} admitted")
     # Exact within 1%: at most the limit per window, and no slot left unused.
     assert limit * WINDOWS * 0.99 <= admitted <= limit * WINDOWS
     assert all("requests per 2s" in body["error"]["message"] for body in refused)
@@ -190,6 +191,7 @@ def test_tokens_per_window_hold_across_replicas(replicas: Replicas) -> None:
     )
     tokens = sum(body["usage"]["total_tokens"] for status, body in results if status == 200)
     assert len(results) >= 3 * 30 * WINDOWS
+    print(f"tpm {limit} x {WINDOWS} windows: {tokens} tokens admitted")
     assert limit * WINDOWS * 0.99 <= tokens <= limit * WINDOWS
 
 
@@ -213,6 +215,7 @@ def test_a_budget_crossed_from_every_replica_at_once(replicas: Replicas) -> None
         for b in ok
     )
     # At most one in-flight reservation over; here reservations equal costs: none over.
+    print(f"budget ${budget:.4f}: {len(ok)} admitted, ${spent:.4f} spent")
     assert spent <= budget + per_call
     assert len(ok) == 20
 
@@ -255,4 +258,5 @@ def test_revocation_reaches_every_replica_within_a_second(replicas: Replicas) ->
             time.sleep(0.02)
             assert time.monotonic() - revoked_at < 5
         took.append(time.monotonic() - revoked_at)
+    print(f"revocation seen after {', '.join(f'{t:.2f}s' for t in took)}")
     assert max(took) <= 1.0, took

@@ -206,3 +206,42 @@ def test_two_stores_on_one_database_see_each_others_writes(store: KeyStore, stor
         assert seen is not None and seen.revoked_at is not None
     finally:
         other_db.close()
+
+
+def test_a_row_this_version_cannot_read_is_refused_not_fatal(
+    store: KeyStore, database: Database
+) -> None:
+    from gatehouse.guard.snapshot import KeySnapshot
+    from gatehouse.store.tables import api_keys
+
+    db = database
+    good, good_secret = store.create(name="good")
+    bad, bad_secret = store.create(name="bad")
+    with db.engine.begin() as conn:  # e.g. written by a newer version
+        conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == bad.id)
+            .values(limits='{"rpm": 5, "a_future_field": 1}')
+        )
+    snapshot = KeySnapshot()
+    snapshot.load(store)
+    assert snapshot.lookup(good_secret) is not None
+    assert snapshot.lookup(bad_secret) is None
+    assert {k.id for k in store.changed_since(0.0)} == {good.id, bad.id}
+    # Later changes still arrive.
+    store.revoke(good.id)
+    snapshot.apply(store.changed_since(0.0, {k.id: k.updated_at for k in [bad]}))
+    assert snapshot.lookup(good_secret) is None
+
+
+def test_stamps_never_repeat_even_behind_a_future_one(store: KeyStore, database: Database) -> None:
+    from gatehouse.store.tables import api_keys
+
+    db = database
+    ahead, _ = store.create(name="from-a-fast-clock")
+    with db.engine.begin() as conn:
+        conn.execute(api_keys.update().values(updated_at=ahead.updated_at + 600))
+    key, _ = store.create(name="other")
+    first = store.update(key.id, limits={"rpm": 1000})
+    second = store.update(key.id, limits={"rpm": 1})
+    assert second.updated_at > first.updated_at > ahead.updated_at + 600

@@ -255,3 +255,81 @@ def test_spend_survives_a_restart(
     assert team["spent_usd"] == pytest.approx(spent)
     assert _post(second, secret, CHAT | {"max_tokens": 16}).status_code == 200
     assert _post(second, secret, CHAT | {"max_tokens": 16}).status_code == 429
+
+
+def test_max_tokens_is_read_as_the_upstream_would(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    gw = start_gateway(
+        config_for(mock_upstream.url, limits={"models": {"chat": {"max_tokens": 100}}})
+    )
+    secret = gw.create_key(name="any")
+    for extra, param in (
+        ({"max_tokens": 5000.0}, "max_tokens"),  # a whole float counts as its value
+        ({"max_completion_tokens": 1, "max_tokens": 5000}, "max_tokens"),  # the larger wins
+    ):
+        resp = _post(gw, secret, CHAT | extra)
+        assert resp.status_code == 400, extra
+        assert resp.json()["error"]["code"] == "max_tokens_exceeded"
+        assert resp.json()["error"]["param"] == param
+    for bad in (-5, 1.5, "10", True):
+        resp = _post(gw, secret, CHAT | {"max_tokens": bad})
+        assert resp.status_code == 400, bad
+        assert resp.json()["error"] == {
+            "message": "max_tokens must be a whole number of tokens, 0 or more",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+            "code": "invalid_type",
+        }
+    assert _post(gw, secret, CHAT | {"max_tokens": 100.0}).status_code == 200
+
+
+def test_admin_api_refuses_bad_key_fields_with_400(gw: GatewayServer) -> None:
+    made = httpx.post(
+        f"{gw.base}/admin/api/keys", json={"name": "narrow", "models": ["chat"]}, headers=ADMIN
+    ).json()
+    key_id = made["key"]["id"]
+    cases = [
+        ("PATCH", f"/admin/api/keys/{key_id}", {"models": None}),  # would open every model
+        ("PATCH", f"/admin/api/keys/{key_id}", {"roles": "admin"}),
+        ("POST", "/admin/api/keys", {"name": "x", "expires_in": [1]}),
+        ("POST", "/admin/api/keys", {"name": "x", "expires_in": None}),
+        ("POST", "/admin/api/keys", {"name": "x\x00y"}),
+        ("POST", "/admin/api/keys", {"name": "x", "budget": {"usd": 1e303}}),
+        ("POST", "/admin/api/keys", {"name": "x", "limits": {"rpm": "many"}}),
+        ("POST", "/admin/api/keys", {"name": "x", "colour": "blue"}),
+        ("POST", "/admin/api/keys", [1, 2]),
+    ]
+    for method, path, body in cases:
+        resp = httpx.request(method, gw.base + path, json=body, headers=ADMIN)
+        assert resp.status_code == 400, (body, resp.text)
+        assert resp.json()["error"]["type"] == "invalid_request_error"
+    still = httpx.get(f"{gw.base}/admin/api/keys/{key_id}", headers=ADMIN).json()
+    assert still["models"] == ["chat"]
+    for path in (
+        "/admin/api/keys?team=a%00b",
+        f"/admin/api/keys/{key_id}%00",
+        "/admin/api/requests?user=%00",
+    ):
+        resp = httpx.get(gw.base + path, headers=ADMIN)
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_url"
+
+
+def test_the_gateway_key_never_goes_upstream(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+) -> None:
+    cfg = config_for(mock_upstream.url)
+    cfg["providers"]["local"]["forward_headers"] = ["x-*", "authorization"]
+    gw = start_gateway(cfg)
+    secret = gw.create_key(name="forwarded")
+    resp = httpx.post(
+        gw.url + "/chat/completions",
+        json=CHAT,
+        headers={"x-api-key": secret, "x-team-tag": "blue"},
+        timeout=10,
+    )
+    assert resp.status_code == 200
+    sent = {k.lower(): v for k, v in mock_upstream.stats.last_headers.items()}
+    assert sent["x-team-tag"] == "blue"
+    assert "x-api-key" not in sent
+    assert secret not in str(sent)

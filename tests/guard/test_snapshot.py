@@ -177,11 +177,16 @@ class FlakyStore:
         self.down = True
         self.asked: list[float] = []
 
-    def changed_since(self, watermark: float) -> list[ApiKey]:
+    def changed_since(
+        self, watermark: float, known: dict[str, float] | None = None
+    ) -> list[ApiKey]:
         self.asked.append(watermark)
         if self.down:
             raise ConnectionRefusedError("connection refused\nsecond line")
-        return [k for k in self.keys if k.updated_at >= watermark]
+        known = known or {}
+        return [
+            k for k in self.keys if k.updated_at >= watermark and known.get(k.id) != k.updated_at
+        ]
 
 
 def test_database_errors_are_logged_once_a_minute_and_retried(

@@ -72,9 +72,12 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[REQUEST_ID_KEY] = request_id
     request_id_var.set(request_id)
     try:
+        if "%00" in request.raw_path or "\x00" in request.path:
+            # PostgreSQL text can't hold NUL: refuse it here rather than fail a query.
+            raise InvalidRequest("the URL contains a NUL character", code="invalid_url")
         response = await handler(request)
     except GatehouseError as err:
-        if err.http_status >= 429:
+        if err.http_status >= 500 or err.code == "upstream_rate_limited":
             # Upstream trouble is the operator's business; client mistakes are not logged.
             log.warning(
                 "%s %s -> %d %s: %s",

@@ -134,7 +134,10 @@ def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """The key fields of a create or update body, parsed; unknown fields are an error."""
     body = dict(body)
     if "expires_in" in body:
-        body["expires_at"] = time.time() + _seconds(body.pop("expires_in"))
+        try:
+            body["expires_at"] = time.time() + _seconds(body.pop("expires_in"))
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param="expires_in", code="invalid_key_field") from None
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
         raise InvalidRequest(
@@ -152,12 +155,11 @@ def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
                 value = BudgetConfig.model_validate(value)
             elif name == "expires_at" and value is not None:
                 value = _epoch(value)
-            elif name in ("roles", "models") and value is not None:
+            elif name in ("roles", "models"):
+                # null is refused: an empty model list would mean every model.
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ValueError("must be a list of strings")
                 value = tuple(value)
-            elif name in ("roles", "models") and value is None:
-                value = () if name == "models" else None
         except (ValidationError, ValueError, TypeError) as exc:
             raise InvalidRequest(
                 f"{name}: {_first_error(exc)}", param=name, code="invalid_key_field"

@@ -22,6 +22,7 @@ from gatehouse import __version__, logs
 from gatehouse.api.app import build_app
 from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
+from gatehouse.config.schema import reference_errors
 from gatehouse.pipeline import Gateway
 from gatehouse.supervisor import port_is_free, run_async, run_workers
 from gatehouse.telemetry.hub import StoreNotReady
@@ -98,6 +99,12 @@ def serve_forever(config: Config) -> int:
     logs.configure(config.logging.level, config.logging.format)
     workers = config.server.workers
     host, port = config.server.host, config.server.port
+    # Again: --host/--port/--workers may have changed what the file's checks passed.
+    problems = reference_errors(config)
+    for loc, reason in problems:
+        log.error("invalid configuration: %s: %s", ".".join(str(p) for p in loc), reason)
+    if problems:
+        return 2
     unshared = unshared_limits(config)
     if unshared is not None:
         if config.limits.unshared == "refuse":

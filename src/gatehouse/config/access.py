@@ -75,7 +75,7 @@ class RateLimits(_Strict):
 
 
 class BudgetConfig(_Strict):
-    usd: float = Field(gt=0, description="Spend allowed per period, in US dollars.")
+    usd: float = Field(ge=0.000001, le=1e12, description="Spend allowed per period, in US dollars.")
     period: BudgetPeriod = Field(
         "month",
         description="Calendar period in UTC (`day`, `week` from Monday, `month`), "

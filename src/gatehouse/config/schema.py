@@ -84,7 +84,7 @@ class ProviderConfig(_Strict):
     forward_headers: list[str] = Field(
         default_factory=list,
         description="Client request headers passed on to this upstream, by name; a trailing "
-        "'*' matches a prefix (e.g. 'x-mock-*'). Authorization is never forwarded.",
+        "'*' matches a prefix (e.g. 'x-mock-*'). Authorization and x-api-key are never forwarded.",
     )
     timeout_s: float = Field(600.0, gt=0, description="Total time allowed for one call.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Time allowed to connect.")

@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Literal
 
-from gatehouse.errors import AuthenticationFailed, PermissionDenied
+from gatehouse.errors import AuthenticationFailed, NotFound, PermissionDenied
 from gatehouse.guard.keys import ApiKey, display_prefix, hash_secret
 from gatehouse.guard.snapshot import KeySnapshot
 
@@ -113,12 +113,14 @@ def may_use(key: ApiKey | None, model: str) -> bool:
 
 
 def check_model(key: ApiKey | None, model: str) -> None:
+    """404 for a model the key may not use, worded as for a model that doesn't exist
+    (as OpenAI does): a key learns nothing about the models outside its list."""
     if not may_use(key, model):
-        assert key is not None
-        raise PermissionDenied(
-            f"key {key.name!r} may not use model {model!r} (allowed: {', '.join(key.models)})",
+        raise NotFound(
+            f"The model '{model}' does not exist or this key may not use it "
+            "(GET /v1/models lists the models it may use)",
             param="model",
-            code="model_not_allowed",
+            code="model_not_found",
         )
 
 

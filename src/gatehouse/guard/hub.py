@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from gatehouse.config import Config
@@ -28,14 +29,15 @@ from gatehouse.errors import Overloaded
 from gatehouse.guard.access import Access
 from gatehouse.guard.keys import ApiKey
 from gatehouse.guard.keystore import KeyStore
-from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter
+from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter, Rule
 from gatehouse.guard.limits import Budget, LimitPolicy, Reservation, refusal
-from gatehouse.guard.periods import period_start
+from gatehouse.guard.periods import period_end, period_start
 from gatehouse.guard.snapshot import KeySnapshot
 from gatehouse.pipeline.exchange import Exchange
 from gatehouse.store.db import Database
 from gatehouse.store.records import RequestRecord
 from gatehouse.store.spend import SpendColumn, settled_spend
+from gatehouse.telemetry.cost import estimate_input_tokens
 from gatehouse.telemetry.metrics import GatewayMetrics
 
 log = logging.getLogger("gatehouse.guard")
@@ -43,6 +45,7 @@ events = logging.getLogger("gatehouse.events")
 
 _SYNC_INTERVAL_S = 30.0
 _LOG_EVERY_S = 10.0
+_SHORT_SECRET = 20
 #: A concurrency slot or budget reservation outlives its call by this much at most
 #: (when the process holding it dies), on top of the longest call the config allows.
 _LEASE_MARGIN_S = 60.0
@@ -62,6 +65,12 @@ class Guard:
         self.store = KeyStore(database)
         self.snapshot = KeySnapshot()
         self.access = Access(self.snapshot, admin_secret, config.auth.required)
+        if admin_secret and len(admin_secret) < _SHORT_SECRET:
+            log.warning(
+                "GATEHOUSE_ADMIN_KEY is only %d characters: anyone who guesses it owns the "
+                "gateway; use a long random one (e.g. `openssl rand -base64 32`)",
+                len(admin_secret),
+            )
         self.policy = LimitPolicy(config, max_prices)
         self.metrics = metrics
         redis = config.redis
@@ -78,13 +87,14 @@ class Guard:
         else:
             self.limiter = MemoryLimiter()
         self.fail_open = redis.on_error == "open"
-        self.lease_s = max(p.timeout_s for p in config.providers.values()) + _LEASE_MARGIN_S
+        self.lease_s = _longest_call_s(config) + _LEASE_MARGIN_S
         self.record_spend = config.recording.enabled and config.recording.bodies != "none"
         self._database = database
         self._tasks: list[asyncio.Task[None]] = []
         self._settling: set[asyncio.Task[None]] = set()
         self._alerted: set[tuple[str, float]] = set()
         self._last_error_log = 0.0
+        self._last_settle_log = 0.0
 
     # --- life cycle -------------------------------------------------------------
 
@@ -109,29 +119,47 @@ class Guard:
 
     # --- admission --------------------------------------------------------------
 
-    async def admit(self, exchange: Exchange, input_tokens: int) -> None:
+    async def admit(self, exchange: Exchange) -> None:
         """Reserve the call's share of every limit it is held to, or refuse it."""
         key = exchange.key
-        ruleset = self.policy.rules_for(key, exchange.model, time.time())
+        now = time.time()
+        ruleset = self.policy.rules_for(key, exchange.model, now)
         if not ruleset.rules:
             return
-        tokens, cost = self.policy.estimate(exchange.model, exchange.body, input_tokens)
+        exchange.input_tokens = estimate_input_tokens(exchange.body)
+        tokens, cost = self.policy.estimate(exchange.model, exchange.body, exchange.input_tokens)
+        request_id = exchange.request_id
         try:
             admission = await self.limiter.admit(
-                exchange.request_id, ruleset.rules, tokens, cost, self.lease_s
+                request_id, ruleset.rules, tokens, cost, self.lease_s
             )
-        except LimiterUnavailable as exc:
+        except (LimiterUnavailable, asyncio.CancelledError) as exc:
+            # The script may have run in Redis even though its answer never came (a
+            # timeout, or the client left): give back whatever it took, or it would be
+            # held for a whole lease. Settling a call that took nothing changes nothing.
+            self._background(self._release(request_id, ruleset.rules))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             self._unavailable(exc)
             return  # failing open: the call goes through unlimited
         if not admission.admitted:
             rule = admission.refused
             assert rule is not None
             if self.metrics is not None:
-                self.metrics.limit_refusals.labels(rule.name.split(":", 1)[0], rule.kind).value += 1
-            raise refusal(admission)
+                self.metrics.limit_refusals.labels(_scope(rule.name), rule.kind).value += 1
+            raise refusal(admission, _budget_resets_in(ruleset.budgets, rule, now))
         exchange.reservation = Reservation(
             ruleset.rules, ruleset.budgets, tokens, cost, admission.states
         )
+
+    async def _release(self, request_id: str, rules: tuple[Rule, ...]) -> None:
+        with contextlib.suppress(LimiterUnavailable):  # else the lease will end it
+            await self.limiter.settle(request_id, rules, 0, 0)
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     def _unavailable(self, exc: Exception) -> None:
         action = "open" if self.fail_open else "closed"
@@ -169,11 +197,7 @@ class Guard:
             tokens = (record["input_tokens"] or 0) + (record["output_tokens"] or 0)
         cost_usd = record["cost_usd"] or 0.0
         cost = round(cost_usd * 1_000_000)
-        task = asyncio.get_running_loop().create_task(
-            self._settle(exchange.request_id, reservation, tokens, cost)
-        )
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        self._background(self._settle(exchange.request_id, reservation, tokens, cost))
 
     async def _settle(
         self, request_id: str, reservation: Reservation, tokens: int, cost: int
@@ -184,7 +208,10 @@ class Guard:
                 await self._check_thresholds(reservation.budgets)
         except LimiterUnavailable as exc:
             # The reservation lapses with its lease; the spend is re-read from the store.
-            log.warning("could not settle request %s with Redis: %s", request_id, exc)
+            now = time.monotonic()
+            if now - self._last_settle_log >= _LOG_EVERY_S:
+                self._last_settle_log = now
+                log.warning("could not settle request %s with Redis: %s", request_id, exc)
         except Exception:
             log.exception("settling request %s failed", request_id)
 
@@ -266,15 +293,41 @@ class Guard:
             groups.setdefault((budget.scope, budget.config.period), []).append(budget)
         loop = asyncio.get_running_loop()
         for (scope, period), budgets in groups.items():
-            owners = [b.owner for b in budgets]
-            since = period_start(period, now)
-            spent = await loop.run_in_executor(
-                None, settled_spend, self._database, _COLUMNS[scope], since, owners
-            )
-            for budget in budgets:
-                usd = spent.get(budget.owner, 0.0)
-                if usd > 0:
-                    await self.limiter.seed(budget.rule, round(usd * 1_000_000))
+            try:
+                owners = [b.owner for b in budgets]
+                since = period_start(period, now)
+                spent = await loop.run_in_executor(
+                    None, settled_spend, self._database, _COLUMNS[scope], since, owners
+                )
+                for budget in budgets:
+                    usd = spent.get(budget.owner, 0.0)
+                    if usd > 0:
+                        await self.limiter.seed(budget.rule, round(usd * 1_000_000))
+            except Exception as exc:  # one group failing must not stop the others
+                log.warning("could not sync the %s %s budgets' spend: %s", period, scope, exc)
 
     def key_of(self, key_id: str) -> ApiKey | None:
         return self.snapshot.get(key_id)
+
+
+def _longest_call_s(config: Config) -> float:
+    """The longest a call can last, queueing, retries and fallbacks included: the most a
+    concurrency slot or a budget reservation may need to be held."""
+    retries = [config.routing.retry] + [m.retry for m in config.models.values() if m.retry]
+    budget_s = max(r.budget_s for r in retries)  # no attempt starts after it
+    attempt_s = max(p.timeout_s for p in config.providers.values())
+    queue_s = config.routing.queue_timeout_s if config.routing.max_in_flight else 0.0
+    return queue_s + budget_s + attempt_s
+
+
+def _scope(rule_name: str) -> str:
+    scope = rule_name.split(":", 1)[0]
+    return "key_model" if scope == "key" and ":model:" in rule_name else scope
+
+
+def _budget_resets_in(budgets: tuple[Budget, ...], rule: Rule, now: float) -> float | None:
+    for budget in budgets:
+        if budget.rule is rule:
+            end = period_end(budget.config.period, now)
+            return None if end is None else end - now
+    return None

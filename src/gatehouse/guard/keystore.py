@@ -9,6 +9,7 @@ input raises ``ValueError``), and the row ↔ ``ApiKey`` conversion lives here a
 from __future__ import annotations
 
 import builtins
+import logging
 import math
 import secrets
 import time
@@ -30,6 +31,10 @@ from gatehouse.guard.keys import (
 )
 from gatehouse.store.db import Database
 from gatehouse.store.tables import api_keys
+
+log = logging.getLogger("gatehouse.guard")
+#: The step a write's stamp takes past a newer one already stored (clock skew).
+_TICK = 1e-6
 
 MAX_NAME = 200  # for key names, owners and teams alike (as the config's team/user names)
 #: Fields ``update`` accepts; None clears those that may be empty (see ``_columns``).
@@ -118,13 +123,29 @@ class KeyStore:
         if not include_revoked:
             query = query.where(_c.revoked_at.is_(None))
         with self.database.engine.connect() as conn:
-            return [_key_of(row) for row in conn.execute(query).mappings()]
+            return [_key_or_refused(row) for row in conn.execute(query).mappings()]
 
-    def changed_since(self, watermark: float) -> builtins.list[ApiKey]:
-        """Keys written at or after ``watermark`` (revoked ones included), oldest change first."""
+    def changed_since(
+        self, watermark: float, known: Mapping[str, float] | None = None
+    ) -> builtins.list[ApiKey]:
+        """Keys written at or after ``watermark`` (revoked ones included), oldest change
+        first; with ``known`` (id -> updated_at already held), only the ones that differ.
+
+        A poll re-reads a few seconds of changes (for writes that commit out of order);
+        asking for ids and stamps first keeps it from parsing the same rows every time.
+        """
+        if known is not None:
+            stamps = sa.select(_c.id, _c.updated_at).where(_c.updated_at >= watermark)
+            with self.database.engine.connect() as conn:
+                ids = [i for i, at in conn.execute(stamps) if known.get(i) != at]
+                keys: builtins.list[ApiKey] = []
+                for start in range(0, len(ids), 500):
+                    rows = sa.select(api_keys).where(_c.id.in_(ids[start : start + 500]))
+                    keys += [_key_or_refused(row) for row in conn.execute(rows).mappings()]
+            return sorted(keys, key=lambda k: k.updated_at)
         query = sa.select(api_keys).where(_c.updated_at >= watermark).order_by(_c.updated_at)
         with self.database.engine.connect() as conn:
-            return [_key_of(row) for row in conn.execute(query).mappings()]
+            return [_key_or_refused(row) for row in conn.execute(query).mappings()]
 
     def update(self, key_id: str, **fields: Any) -> ApiKey:
         """Change the given fields of an active key; KeyError if it is unknown or revoked."""
@@ -182,12 +203,37 @@ def _stamp(now: float) -> sa.ColumnElement[float]:
     statement itself, so SQLite takes its write lock before reading the maximum.
     """
     latest = sa.select(sa.func.max(_c.updated_at)).scalar_subquery()
-    return sa.case((latest > now, latest), else_=sa.literal(now, sa.Double()))
+    # Past the newest, never equal to it: workers cache a key's rules by its stamp, so
+    # two versions of a key must never share one.
+    return sa.case((latest >= now, latest + _TICK), else_=sa.literal(now, sa.Double()))
 
 
 def _read(conn: sa.Connection, key_id: str) -> ApiKey | None:
     row = conn.execute(sa.select(api_keys).where(_c.id == key_id)).mappings().one_or_none()
-    return None if row is None else _key_of(row)
+    return None if row is None else _key_or_refused(row)
+
+
+def _key_or_refused(row: sa.RowMapping) -> ApiKey:
+    """The key of a row; a row this version can't read (a newer version wrote it, or it
+    was edited by hand) becomes a revoked key, so one bad row never stops the others
+    from loading and the key it holds is refused until the row is fixed."""
+    try:
+        return _key_of(row)
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic's errors are ValueErrors
+        log.error(
+            "key %s in the store cannot be read (%s); it is refused until fixed",
+            row["id"],
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return ApiKey(
+            id=row["id"],
+            name=str(row["name"]),
+            prefix=str(row["prefix"]),
+            hash=bytes(row["hash"]),
+            roles=frozenset(),
+            revoked_at=time.time(),
+            updated_at=float(row["updated_at"]),
+        )
 
 
 def _key_of(row: sa.RowMapping) -> ApiKey:
@@ -261,6 +307,8 @@ def _name(field: str, value: Any, *, optional: bool) -> str | None:
         raise ValueError(f"{field}: must be a non-empty string")
     if len(value) > MAX_NAME:
         raise ValueError(f"{field}: longer than {MAX_NAME} characters")
+    if "\x00" in value:
+        raise ValueError(f"{field}: must not contain a NUL character")
     return value
 
 

@@ -187,7 +187,11 @@ class LimitPolicy:
             caps.append((own.max_tokens, "this key"))
         for cap, whose in caps:
             if asked is not None and asked > cap:
-                param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+                param = next(  # the field that asked for the most
+                    n
+                    for n in ("max_tokens", "max_completion_tokens")
+                    if body.get(n) is not None and body[n] == asked
+                )
                 raise InvalidRequest(
                     f"{param} is {asked}, more than {whose} allows ({cap})",
                     param=param,
@@ -251,8 +255,9 @@ def budget_rule(scope: str, owner: str, label: str, config: BudgetConfig, now: f
     return Budget(rule, scope, owner, config)
 
 
-def refusal(admission: Admission, spent_view: str | None = None) -> RateLimited:
-    """The 429 for a refused admission, naming the limit that was hit."""
+def refusal(admission: Admission, budget_resets_in: float | None = None) -> RateLimited:
+    """The 429 for a refused admission, naming the limit that was hit;
+    ``budget_resets_in``: seconds until a refusing budget's period ends (None: never)."""
     rule = admission.refused
     assert rule is not None
     state = next(s for s in admission.states if s.rule is rule)
@@ -261,7 +266,7 @@ def refusal(admission: Admission, spent_view: str | None = None) -> RateLimited:
         err: RateLimited = BudgetExceeded(
             f"Budget exceeded: {rule.label} is ${rule.limit / 1e6:,.2f}, with "
             f"${state.used / 1e6:,.4f} spent or reserved; this call could cost more than "
-            f"what is left. {_resets(wait)}",
+            f"what is left. {_resets(budget_resets_in)}",
             code="budget_exceeded",
             retry_after=None,
         )
@@ -321,23 +326,41 @@ def reset_text(seconds: float) -> str:
 
 
 def requested_output_tokens(body: dict[str, Any]) -> int | None:
+    """The most output tokens a call may produce: the larger of ``max_tokens`` and
+    ``max_completion_tokens`` (an upstream may honour either), or None when neither is
+    set. A value that is not a whole non-negative number is a 400: it could not be
+    reserved for, and the upstream would refuse it anyway."""
+    asked: int | None = None
     for name in ("max_completion_tokens", "max_tokens"):
         value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            whole = None
+        else:
+            whole = int(value) if value == value // 1 and value >= 0 else None
+        if whole is None:
+            raise InvalidRequest(
+                f"{name} must be a whole number of tokens, 0 or more",
+                param=name,
+                code="invalid_type",
+            )
+        asked = whole if asked is None else max(asked, whole)
+    return asked
 
 
 def effective_limits(defaults: KeyLimits, own: KeyLimits) -> KeyLimits:
-    """The key's limits over the config's defaults, field by field (maps merged)."""
+    """The key's limits over the config's defaults, field by field. Parameter rules
+    merge (the key's win); a key's own per-model map replaces the defaults' whole, so a
+    key's pattern is never shadowed by a broader default one."""
     if not own.model_fields_set:
         return defaults
     if not defaults.model_fields_set:
         return own
     merged = defaults.model_dump(exclude_unset=True)
     for name, value in own.model_dump(exclude_unset=True).items():
-        if isinstance(value, dict) and isinstance(merged.get(name), dict):
-            merged[name] = {**merged[name], **value}
+        if name == "parameters":
+            merged[name] = {**merged.get(name, {}), **value}
         else:
             merged[name] = value
     return KeyLimits.model_validate(merged)

@@ -115,7 +115,8 @@ class KeySnapshot:
         async with self._refreshing:
             since = self.watermark - OVERLAP_S
             try:
-                keys = await loop.run_in_executor(None, store.changed_since, since)
+                known = {k.id: k.updated_at for k in self._by_id.values()}
+                keys = await loop.run_in_executor(None, store.changed_since, since, known)
             except Exception as exc:  # any driver's error: logged, retried next tick
                 self._failed(exc)
                 return False

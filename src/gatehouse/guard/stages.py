@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable
 from gatehouse.guard.access import check_model
 from gatehouse.guard.hub import Guard
 from gatehouse.pipeline.exchange import Exchange
-from gatehouse.telemetry.cost import estimate_input_tokens
 
 Next = Callable[[Exchange], Awaitable[None]]
 
 
 class Authorize:
-    """The key's model allow-list, body size, max_tokens and parameter rules."""
+    """The key's model allow-list, body size, max_tokens and parameter rules.
+
+    It runs before the model is resolved, so a model outside the key's list answers
+    exactly as one that doesn't exist.
+    """
 
     def __init__(self, guard: Guard) -> None:
         self.policy = guard.policy
@@ -38,6 +41,5 @@ class Limit:
         self.guard = guard
 
     async def __call__(self, exchange: Exchange, call_next: Next) -> None:
-        exchange.input_tokens = estimate_input_tokens(exchange.body)
-        await self.guard.admit(exchange, exchange.input_tokens)
+        await self.guard.admit(exchange)
         await call_next(exchange)

@@ -85,7 +85,7 @@ class Gateway:
 
     def build_stages(self) -> list[Stage]:
         """The order every call goes through. Later stages see what earlier ones set."""
-        stages: list[Stage] = [ResolveModel(self.routes), Authorize(self.guard), Limit(self.guard)]
+        stages: list[Stage] = [Authorize(self.guard), ResolveModel(self.routes), Limit(self.guard)]
         if self.admission is not None:
             stages.append(Admit(self.admission))
         stages.append(Route(self.router))

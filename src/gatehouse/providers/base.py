@@ -25,6 +25,10 @@ PATHS: dict[str, str] = {
 }
 
 
+#: The client's credentials for the gateway: never passed on, whatever forward_headers says.
+CREDENTIALS = frozenset({"authorization", "x-api-key"})
+
+
 @dataclass(frozen=True, slots=True)
 class CallTimeouts:
     """The limits of one call, in seconds (resolved per deployment at start-up)."""
@@ -51,7 +55,7 @@ class Provider(abc.ABC):
 
     def __init__(self, name: str, forward_headers: list[str] | None = None) -> None:
         self.name = name
-        patterns = [h.lower() for h in forward_headers or [] if h.lower() != "authorization"]
+        patterns = [h.lower() for h in forward_headers or [] if h.lower() not in CREDENTIALS]
         self._exact = frozenset(p for p in patterns if not p.endswith("*"))
         self._prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
 
@@ -62,7 +66,7 @@ class Provider(abc.ABC):
         out = {}
         for key, value in headers.items():
             k = key.lower()
-            if k in self._exact or (k.startswith(self._prefixes) and k != "authorization"):
+            if k in self._exact or (k.startswith(self._prefixes) and k not in CREDENTIALS):
                 out[k] = value
         return out or None
 

@@ -1,0 +1,89 @@
+"""The policy's pieces that need no gateway: merging limits, admission clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import yaml
+
+from gatehouse.config import parse_config
+from gatehouse.config.access import KeyLimits
+from gatehouse.guard.limiter import Admission, LimiterUnavailable, MemoryLimiter, Rule
+from gatehouse.guard.limits import LimitPolicy, effective_limits
+from gatehouse.store.db import Database
+
+
+def test_a_keys_own_per_model_limits_replace_the_defaults() -> None:
+    defaults = KeyLimits.model_validate(
+        {"rpm": 60, "models": {"gpt-4*": {"rpm": 60, "tpm": 1000}}, "parameters": {"n": {"max": 1}}}
+    )
+    own = KeyLimits.model_validate(
+        {"models": {"gpt-4o*": {"rpm": 1000}}, "parameters": {"logprobs": {"allowed": False}}}
+    )
+    merged = effective_limits(defaults, own)
+    assert merged.rpm == 60
+    assert set(merged.models) == {"gpt-4o*"} and merged.models["gpt-4o*"].rpm == 1000
+    assert set(merged.parameters) == {"n", "logprobs"}
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+                "models": {"gpt-4o": {"deployments": [{"provider": "p", "model": "m"}]}},
+                "limits": {"keys": defaults.model_dump(exclude_unset=True)},
+            }
+        ),
+        "t.yaml",
+        {},
+    )
+    from gatehouse.guard.keys import ApiKey
+
+    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=own, updated_at=1.0)
+    rules = {r.name: r.limit for r in LimitPolicy(config, {}).rules_for(key, "gpt-4o", 0).rules}
+    assert rules["key:k:model:gpt-4o:rpm"] == 1000
+
+
+class _TimesOut(MemoryLimiter):
+    """Takes the admission, then loses the answer, as a Redis reply past its timeout."""
+
+    async def admit(
+        self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int, lease_s: float
+    ) -> Admission:
+        await super().admit(request_id, rules, tokens, cost, lease_s)
+        raise LimiterUnavailable("timed out")
+
+
+def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: object) -> None:
+    from gatehouse.guard.hub import Guard
+    from gatehouse.guard.keys import ApiKey
+    from gatehouse.pipeline.exchange import Exchange
+
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+                "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
+                "redis": {"on_error": "open"},
+            }
+        ),
+        "t.yaml",
+        {},
+    )
+    key = ApiKey(
+        id="k", name="k", prefix="gh-", hash=b"x", limits=KeyLimits(max_concurrent=1), updated_at=1
+    )
+
+    async def run() -> int:
+        guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
+        guard.limiter = limiter = _TimesOut()
+        exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
+        exchange.key = key
+        await guard.admit(exchange)  # fails open
+        assert exchange.reservation is None
+        await asyncio.sleep(0)  # the clean-up runs in the background
+        await asyncio.sleep(0)
+        (rule,) = guard.policy.rules_for(key, "chat", 0).rules
+        ((used, _),) = await limiter.spend([rule])
+        return used
+
+    assert asyncio.run(run()) == 0
