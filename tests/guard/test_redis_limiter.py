@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from gatehouse.guard import redis_limiter
 from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter, Rule
 from gatehouse.guard.redis_limiter import RedisLimiter
 from tests.conftest import Clock
@@ -309,7 +311,9 @@ def test_many_clients_at_once_admit_exactly_the_limit(redis_url: str, prefix: st
     ]
 
     async def main() -> None:
-        limiters = [RedisLimiter(redis_url, prefix=prefix) for _ in range(3)]
+        # About the race, not latency: ~100 connections open at once on a busy machine
+        # may take longer than the default quarter second.
+        limiters = [RedisLimiter(redis_url, prefix=prefix, timeout_s=5.0) for _ in range(3)]
         try:
             results = await asyncio.gather(
                 *(limiters[i % 3].admit(f"r{i}", rules, 100, 50, 30) for i in range(330))
@@ -324,23 +328,103 @@ def test_many_clients_at_once_admit_exactly_the_limit(redis_url: str, prefix: st
     asyncio.run(main())
 
 
-def test_one_round_trip_per_admit_and_settle(redis_engine: Harness):
+def test_one_round_trip_per_admit_and_settle(redis_url: str, prefix: str, redis_engine):
+    """What Redis sees from the engine's connections: one EVALSHA per call, nothing else."""
+    name = f"limiter-{uuid.uuid4().hex[:8]}"
+    named_url = f"{redis_url}{'&' if '?' in redis_url else '?'}client_name={name}"
+    rules = (RPM, TPM, CONC, BUDGET, FOREVER, Rule("model:m:rpm", "requests", 9, 60, "m"))
+
+    async def main() -> None:
+        limiter = RedisLimiter(named_url, prefix=prefix)
+        client = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            await limiter.admit("warm-up", rules, 1, 1, 30)  # connects and loads the script
+            async with client.monitor() as monitor:
+                assert (await limiter.admit("a", rules, 10, 10, 30)).admitted
+                await limiter.settle("a", rules, 5, 5)
+                await limiter.settle("a", [RPM], 0, 0)  # a requests entry just counts: no call
+                ours = {c["addr"] for c in await client.client_list() if c["name"] == name}
+                marker = uuid.uuid4().hex
+                await client.echo(marker)
+                seen = []
+                while marker not in (command := await monitor.next_command())["command"]:
+                    if f"{command['client_address']}:{command.get('client_port')}" in ours:
+                        seen.append(command["command"].split(" ", 1)[0])
+            assert seen == ["EVALSHA", "EVALSHA"]
+        finally:
+            await client.aclose()
+            await limiter.close()
+
+    asyncio.run(main())
+
+
+def test_a_script_flushed_from_redis_is_loaded_again_within_the_call(
+    redis_url: str, redis_engine: Harness
+):
+    async def body(limiter: Limiter) -> None:
+        assert (await limiter.admit("a", [RPM, TPM], 10, 0, 30)).admitted
+        client = Redis.from_url(redis_url)
+        await client.script_flush()  # as a restart or a failover to a fresh replica would
+        await client.aclose()
+        admitted = await limiter.admit("b", [RPM, TPM], 10, 0, 30)
+        assert [s.used for s in admitted.states] == [2, 20]
+        await limiter.settle("b", [RPM, TPM], 4, 0)
+        assert await limiter.spend([RPM, TPM]) == [(2, 0), (14, 0)]
+
+    redis_engine.run(body)
+
+
+def test_a_call_cut_off_by_the_timeout_leaves_nothing_for_the_next(redis_url: str, prefix: str):
+    """The reply to a timed-out call still comes; the next call must not read it as its own."""
+    busy = (
+        "local t = redis.call('TIME'); local start = t[1] * 1e6 + t[2]; repeat "
+        "t = redis.call('TIME') until t[1] * 1e6 + t[2] - start > tonumber(ARGV[1])"
+    )
+    rpm = Rule("cut:rpm", "requests", 10, 60.0, "rpm")
+    tpm = Rule("cut:tpm", "tokens", 1000, 60.0, "tpm")
+
+    async def main() -> None:
+        limiter = RedisLimiter(redis_url, prefix=prefix, timeout_s=0.03)
+        blocker = Redis.from_url(redis_url)
+        try:
+            await limiter.admit("warm-up", [rpm], 0, 0, 30)  # one pooled connection, loaded
+            # Redis runs one script at a time: this one holds it for 0.12 s.
+            blocking = asyncio.create_task(blocker.eval(busy, 0, 120_000))
+            await asyncio.sleep(0.02)
+            with pytest.raises(LimiterUnavailable, match="did not answer admit within"):
+                await limiter.admit("late", [rpm], 0, 0, 30)
+            await blocking
+            # Had the connection kept the late reply, this call would read [1, 0, -1, 2, ...].
+            admitted = await limiter.admit("next", [tpm], 7, 0, 30)
+            assert [(s.rule, s.used) for s in admitted.states] == [(tpm, 7)]
+        finally:
+            await blocker.aclose()
+            await limiter.close()
+            await _delete_keys(redis_url, prefix)
+
+    asyncio.run(main())
+
+
+def test_rules_are_framed_by_value_and_the_cache_is_bounded(
+    redis_engine: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(redis_limiter, "MAX_FRAMED", 3)
+    one = Rule("framed:rpm", "requests", 1, 60.0, "rpm")
+    five = Rule("framed:rpm", "requests", 5, 60.0, "rpm")  # same counter, another limit
+    other = Rule("framed:other", "requests", 1, 60.0, "rpm")
+
     async def body(limiter: Limiter) -> None:
         assert isinstance(limiter, RedisLimiter)
-        rules = [RPM, TPM, CONC, BUDGET, FOREVER, Rule("model:m:rpm", "requests", 9, 60, "m")]
-        await limiter.admit("warm-up", rules, 1, 1, 30)  # loads the script
-        client = limiter._redis
-        commands: list[str] = []
-        execute = client.execute_command
-
-        async def counting(*args: Any, **options: Any) -> Any:
-            commands.append(str(args[0]))
-            return await execute(*args, **options)
-
-        client.execute_command = counting  # type: ignore[method-assign]
-        await limiter.admit("a", rules, 10, 10, 30)
-        await limiter.settle("a", rules, 5, 5)
-        assert commands == ["EVALSHA", "EVALSHA"]
+        assert (await limiter.admit("a", (one,), 0, 0, 30)).admitted
+        assert not (await limiter.admit("b", (one,), 0, 0, 30)).admitted
+        assert (await limiter.admit("b", (five,), 0, 0, 30)).states[0].used == 2
+        assert (await limiter.admit("c", [other], 0, 0, 30)).admitted  # a list, by value
+        assert not (await limiter.admit("d", (other,), 0, 0, 30)).admitted
+        assert len(limiter._framed) == 3
+        for i in range(4):
+            await limiter.spend([Rule(f"framed:n{i}", "requests", 1, 60.0, "rpm")])
+            assert len(limiter._framed) <= 3
+        assert await limiter.spend([five, other]) == [(2, 0), (1, 0)]
 
     redis_engine.run(body)
 

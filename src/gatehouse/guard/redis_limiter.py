@@ -4,23 +4,38 @@ Each `admit`, `settle`, `spend` and `seed` is a single EVALSHA of ``lua/limits.l
 which holds every rule of the call, so it is atomic and costs one round-trip. The
 semantics are `Limiter`'s, the same as `MemoryLimiter`'s; the script uses Redis's own
 clock, so replicas agree on time. Keys are ``{prefix}:{rule.name}:{part}`` (parts per
-kind in `_PARTS`); every write sets their TTL, so idle counters expire by themselves.
+kind in the script's ``PARTS``); every write sets their TTL, so idle counters expire by
+themselves.
 
-One call's keys span several rules and therefore several hash slots: the engine needs a
-single Redis (with replicas if wanted), not Redis Cluster.
+The engine needs a single Redis (with replicas if wanted), not Redis Cluster, for two
+reasons: one call's keys span several rules and therefore several hash slots, and the
+script is passed one base name per rule and builds its counters' names itself, where
+Cluster requires every key a script touches to be named in KEYS.
+
+The call is on every request's path, where redis-py's generic command path (packing
+each argument, retry and observability hooks, a task and a timer per write and per read)
+cost about as much as the round-trip itself. So the command is framed here: the part that
+depends only on the rules (the keys, one per rule, and the rules' fields in one string)
+is framed once per tuple of rules and cached, since the policy hands the same tuple to
+every call of a key and model; a call adds its few numbers and sends the bytes on a
+pooled connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from gatehouse.guard.limiter import (
     LATE_SETTLE_S,
@@ -33,22 +48,39 @@ from gatehouse.guard.limiter import (
 
 #: Connections per engine; one script call takes ~0.1 ms, so few serve many calls.
 POOL_SIZE = 32
-#: Key suffixes per kind, in the order the script reads them (see the script's header).
-_PARTS: dict[str, tuple[str, ...]] = {
-    "requests": ("req",),
-    "tokens": ("tok", "tok:val", "tok:late", "tok:sum"),
-    "concurrent": ("conc",),
-    "budget": ("bud:lease", "bud:val", "bud:late", "bud:reserved", "bud:spent"),
-}
+#: Tuples of rules whose framed arguments are kept; as many as the policy keeps rule sets.
+MAX_FRAMED = 10_000
+#: The script's ARGV before the rules' fields: op, request id, tokens, cost, lease, grace.
+_SCALARS = 6
 
 
 @functools.cache
-def _script_source() -> str:
-    return resources.files("gatehouse.guard").joinpath("lua/limits.lua").read_text("utf-8")
+def _script_source() -> bytes:
+    return resources.files("gatehouse.guard").joinpath("lua/limits.lua").read_bytes()
 
 
 def _us(seconds: float) -> int:
     return round(seconds * 1_000_000)
+
+
+def _bulk(value: bytes) -> bytes:
+    """One argument of a command in Redis's protocol (RESP): ``$<length>\\r\\n<bytes>\\r\\n``."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def _number(value: int) -> bytes:
+    return _bulk(str(value).encode())  # as redis-py encodes a number
+
+
+@dataclass(frozen=True, slots=True)
+class _Framed:
+    """The parts of a script call that depend only on its rules, framed in RESP.
+
+    The whole command is ``head``, then the per-call ARGV, then ``spec``.
+    """
+
+    head: bytes  # the array's length, EVALSHA, the script's SHA-1, the key count, the keys
+    spec: bytes  # ARGV[7]: "kind limit window-us" per rule, space-separated
 
 
 class RedisLimiter:
@@ -65,19 +97,24 @@ class RedisLimiter:
         # A burst beyond the pool waits (up to timeout_s) for a connection instead of
         # failing, as redis-py's default pool does past its size. No retries: the caller
         # has a latency budget and an on_error policy. (A retried admit would be harmless
-        # anyway: an id is counted once.)
-        pool = BlockingConnectionPool.from_url(
+        # anyway: an id is counted once.) No socket timeout: `_call` bounds the whole
+        # exchange instead, with one timer rather than one per write and per read.
+        self._pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
             timeout=timeout_s,
-            socket_timeout=timeout_s,
+            socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
         )
-        self._redis = Redis.from_pool(pool)
-        self._script = self._redis.register_script(_script_source())
+        self._timeout_s = timeout_s
         self._prefix = prefix
-        self._grace_us = _us(late_settle_s)
+        source = _script_source()
+        self._sha = hashlib.sha1(source).hexdigest().encode()
+        self._load_script = b"*3\r\n" + _bulk(b"SCRIPT") + _bulk(b"LOAD") + _bulk(source)
+        self._grace = _number(_us(late_settle_s))
+        # rules -> (all of them, those a settle touches or None); see `_framed_for`.
+        self._framed: dict[tuple[Rule, ...], tuple[_Framed, _Framed | None]] = {}
 
     async def admit(
         self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int, lease_s: float
@@ -85,7 +122,8 @@ class RedisLimiter:
         check_amounts(tokens, cost, lease_s)
         if not rules:
             return Admission(True, [], None, None)
-        reply = await self._run("admit", rules, request_id, tokens, cost, _us(lease_s))
+        every, _ = self._framed_for(rules)
+        reply = await self._run("admit", every, request_id, tokens, cost, _us(lease_s))
         admitted, refused_at, retry_us = reply[0], reply[1], reply[2]
         usage = [(int(reply[i]), reply[i + 1] / 1e6) for i in range(3, len(reply), 2)]
         if admitted:
@@ -94,34 +132,99 @@ class RedisLimiter:
         return make_admission(rules, usage, refused_at - 1, retry_after_s)
 
     async def settle(self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int) -> None:
-        rules = [rule for rule in rules if rule.kind != "requests"]  # a request just counts
         if rules:
-            await self._run("settle", rules, request_id, tokens, cost, 0)
+            _, settled = self._framed_for(rules)
+            if settled is not None:
+                await self._run("settle", settled, request_id, tokens, cost, 0)
 
     async def spend(self, rules: Sequence[Rule]) -> list[tuple[int, int]]:
         if not rules:
             return []
-        reply = await self._run("spend", rules, "", 0, 0, 0)
+        every, _ = self._framed_for(rules)
+        reply = await self._run("spend", every, "", 0, 0, 0)
         return [(int(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
 
     async def seed(self, rule: Rule, spent: int) -> None:
         if rule.kind != "budget":
             raise ValueError(f"only a budget rule can be seeded, not {rule.kind!r}")
-        await self._run("seed", [rule], "", 0, spent, 0)
+        every, _ = self._framed_for((rule,))
+        await self._run("seed", every, "", 0, spent, 0)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._pool.disconnect()
+
+    # --- the script call ----------------------------------------------------------------
+
+    def _framed_for(self, rules: Sequence[Rule]) -> tuple[_Framed, _Framed | None]:
+        """The framed rules, and those of them a settle touches (None: none, a requests entry
+        just counts). Cached by value: `Rule` is frozen, so equal tuples frame the same."""
+        key = rules if isinstance(rules, tuple) else tuple(rules)
+        found = self._framed.get(key)
+        if found is None:
+            settled = [rule for rule in key if rule.kind != "requests"]
+            found = (self._frame(key), self._frame(settled) if settled else None)
+            if len(self._framed) >= MAX_FRAMED:
+                self._framed.clear()
+            self._framed[key] = found
+        return found
+
+    def _frame(self, rules: Sequence[Rule]) -> _Framed:
+        length = 3 + len(rules) + _SCALARS + 1  # EVALSHA, SHA, count, keys, ARGV
+        head = [b"*%d\r\n" % length, _bulk(b"EVALSHA"), _bulk(self._sha), _number(len(rules))]
+        head += (_bulk(f"{self._prefix}:{rule.name}".encode()) for rule in rules)
+        spec = " ".join(f"{rule.kind} {rule.limit} {_us(rule.window_s)}" for rule in rules)
+        return _Framed(b"".join(head), _bulk(spec.encode()))
 
     async def _run(
-        self, op: str, rules: Sequence[Rule], request_id: str, tokens: int, cost: int, lease_us: int
+        self, op: str, framed: _Framed, request_id: str, tokens: int, cost: int, lease_us: int
     ) -> Any:
-        keys: list[str] = []
-        args: list[str | int] = [op, request_id, tokens, cost, lease_us, self._grace_us]
-        for rule in rules:
-            base = f"{self._prefix}:{rule.name}:"
-            keys.extend(base + part for part in _PARTS[rule.kind])
-            args += (rule.kind, rule.limit, _us(rule.window_s))
+        command = b"".join(
+            (
+                framed.head,
+                _bulk(op.encode()),
+                _bulk(request_id.encode()),
+                _number(tokens),
+                _number(cost),
+                _number(lease_us),
+                self._grace,
+                framed.spec,
+            )
+        )
         try:
-            return await self._script(keys=keys, args=args)
+            return await self._call(command)
+        except TimeoutError as exc:
+            raise LimiterUnavailable(
+                f"limit store (Redis) did not answer {op} within {self._timeout_s}s"
+            ) from exc
         except (RedisError, OSError) as exc:
             raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+
+    async def _call(self, command: bytes) -> Any:
+        """Sends the command on a pooled connection and reads its reply, within timeout_s.
+
+        Redis without the script (restarted, flushed, failed over) answers NOSCRIPT before
+        running anything: the script is loaded and the command sent once more.
+        """
+        conn = await self._pool.get_connection()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                try:
+                    return await _exchange(conn, command)
+                except NoScriptError:
+                    await _exchange(conn, self._load_script)
+                    return await _exchange(conn, command)
+        except ResponseError:
+            raise  # an error reply, read whole: the connection is ready for the next call
+        except BaseException:
+            # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the reply
+            # may still come, so the connection must not serve another call as it is. The
+            # pool reconnects it on its next use.
+            await conn.disconnect(nowait=True)
+            raise
+        finally:
+            await self._pool.release(conn)
+
+
+async def _exchange(conn: AbstractConnection, command: bytes) -> Any:
+    await conn.send_packed_command(command)
+    return await conn.read_response()

@@ -7,17 +7,22 @@
 --
 -- ARGV: op ("admit" | "settle" | "spend" | "seed"), request id, tokens, cost (micro-USD;
 --       seed: the spent to restore), lease us, late-settle us,
---       then three per rule: kind, limit, window us (budget: until the period ends, 0 = never).
--- KEYS, per rule in order, by kind:
---   requests    log                          zset id -> entry time
---   tokens      log, val, late, sum          log: zset id -> entry time
---                                            val: hash id -> "r<weight>" unsettled | "s<weight>" settled
+--       then every rule in one string, three space-separated fields per rule:
+--       "kind limit window-us kind limit window-us ..." (budget window: until the period
+--       ends, 0 = never). One string the caller encodes once per rule set beats three
+--       arguments per rule, each packed by the client on every call.
+-- KEYS: one per rule, in order: the rule's base name. Its counters are that name plus a
+--       suffix per part (PARTS below); the script builds those names itself, which a
+--       single Redis allows and Redis Cluster does not (see redis_limiter.py).
+--   requests    :req                         zset id -> entry time
+--   tokens      :tok, :tok:val, :tok:late,   log: zset id -> entry time
+--               :tok:sum                     val: hash id -> "r<weight>" unsettled | "s<weight>" settled
 --                                            late: zset id -> forget time, unsettled entries that left the window
 --                                            sum: integer, the weights in the window
---   concurrent  log                          zset id -> lease end
---   budget      log, val, late, sum, spent   log: zset id -> lease end; val: hash id -> reserved cost
---                                            late: zset id -> forget time, reservations whose lease ended unsettled
---                                            sum: integer reserved by live leases; spent: integer micro-USD
+--   concurrent  :conc                        zset id -> lease end
+--   budget      :bud:lease, :bud:val,        log: zset id -> lease end; val: hash id -> reserved cost
+--               :bud:late, :bud:reserved,    late: zset id -> forget time, reservations whose lease ended unsettled
+--               :bud:spent                   sum: integer reserved by live leases; spent: integer micro-USD
 -- Every write extends its keys' TTL to the end of what they hold (never shortening it),
 -- so an idle counter disappears by itself; a budget's spent expires at the period's end.
 
@@ -65,24 +70,25 @@ local function ids_of(page, step)
   return ids
 end
 
+-- Key suffixes of each kind's counters, as log, val, late, sum, spent.
+local PARTS = {
+  requests = { ':req' },
+  tokens = { ':tok', ':tok:val', ':tok:late', ':tok:sum' },
+  concurrent = { ':conc' },
+  budget = { ':bud:lease', ':bud:val', ':bud:late', ':bud:reserved', ':bud:spent' },
+}
+
 local rules = {}
-do
-  local k = 1
-  for i = 7, #ARGV, 3 do
-    local r = { kind = ARGV[i], limit = tonumber(ARGV[i + 1]), window = tonumber(ARGV[i + 2]) }
-    r.log = KEYS[k]
-    if r.kind == 'tokens' or r.kind == 'budget' then
-      r.val, r.late, r.sum = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-      k = k + 4
-      if r.kind == 'budget' then
-        r.spent = KEYS[k]
-        k = k + 1
-      end
-    else
-      k = k + 1
-    end
-    rules[#rules + 1] = r
+for kind, limit, window in string.gmatch(ARGV[7], '(%S+) (%S+) (%S+)') do
+  local base, parts = KEYS[#rules + 1], PARTS[kind]
+  if not parts then return redis.error_reply('unknown kind ' .. kind) end
+  local r = { kind = kind, limit = tonumber(limit), window = tonumber(window) }
+  r.log = base .. parts[1]
+  if parts[2] then
+    r.val, r.late, r.sum = base .. parts[2], base .. parts[3], base .. parts[4]
+    if parts[5] then r.spent = base .. parts[5] end
   end
+  rules[#rules + 1] = r
 end
 
 -- Unsettled records nobody settled within the grace: forget them.
