@@ -58,15 +58,17 @@ def _gateway(
     )
 
 
-def gateway_key(state: Path, config: Path) -> str:
+def gateway_key(state: Path, config: Path, limits: bool = True) -> str:
     """A key in the gateway's store, as an operator would make it, with limits high enough
     never to refuse: each call pays for the key lookup and for its rpm, tpm, concurrency
-    and budget checks and their settlement."""
+    and budget checks and their settlement (``limits=False``: the lookup only)."""
     argv = [
         *(sys.executable, "-m", "gatehouse", "keys", "create", "--config", str(config)),
-        *("--name", "bench", "--format", "json", "--rpm", str(10**9), "--tpm", str(10**12)),
-        *("--max-concurrent", str(10**6), "--budget-usd", str(10**9)),
+        *("--name", "bench", "--format", "json"),
     ]
+    if limits:
+        argv += ["--rpm", str(10**9), "--tpm", str(10**12), "--max-concurrent", str(10**6)]
+        argv += ["--budget-usd", str(10**9)]
     env = {**os.environ, "BENCH_STATE_DIR": str(state)}
     out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=state, check=True)
     return str(json.loads(out.stdout)["secret"])

@@ -106,6 +106,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--scenario-timeout", type=float, default=300, help="seconds allowed per c=1 scenario")
     add("--gateway-config", type=Path, default=BENCH / "bench.yaml", help="Gatehouse config")
     add(
+        "--no-key-limits",
+        action="store_true",
+        help="the gateway's key has no limits (the access check is the key lookup only)",
+    )
+    add(
         "--api-key",
         default=os.environ.get("BENCH_API_KEY", ""),
         help="bearer token sent (default: a key made with gatehouse keys create)",
@@ -147,7 +152,7 @@ class Bench:
         self.bodies = Bodies(args.prompt_bytes)
         if not args.api_key:
             log("creating the gateway's API key (gatehouse keys create)")
-            args.api_key = launch.gateway_key(work, args.gateway_config)
+            args.api_key = launch.gateway_key(work, args.gateway_config, not args.no_key_limits)
         self.headers = {"Authorization": f"Bearer {args.api_key}"}
         self.failed: list[str] = []
         log(f"starting the mock upstream ({args.upstream_workers} worker(s))")

@@ -87,3 +87,13 @@ def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: obj
         return used
 
     assert asyncio.run(run()) == 0
+
+
+def test_reset_headers_are_written_as_openai_writes_them() -> None:
+    from gatehouse.guard.limits import reset_text
+
+    assert reset_text(0.0204) == "21ms"
+    assert reset_text(1.5) == "1.5s"
+    assert reset_text(59.998) == "59.998s"
+    assert reset_text(360) == "6m0s"
+    assert reset_text(3723.5) == "1h2m3.5s"

@@ -197,6 +197,11 @@ class Guard:
             tokens = (record["input_tokens"] or 0) + (record["output_tokens"] or 0)
         cost_usd = record["cost_usd"] or 0.0
         cost = round(cost_usd * 1_000_000)
+        limiter = self.limiter
+        if isinstance(limiter, MemoryLimiter) and not (reservation.budgets and cost > 0):
+            # Nothing to wait for: settled here, without a task per call.
+            limiter.settle_now(exchange.request_id, reservation.rules, tokens, cost)
+            return
         self._background(self._settle(exchange.request_id, reservation, tokens, cost))
 
     async def _settle(

@@ -27,7 +27,6 @@ from gatehouse.guard.limiter import Admission, Rule, RuleState
 from gatehouse.guard.periods import period_end, period_label
 
 _MAX_CACHED = 10_000
-_UNITS = (("h", 3600.0), ("m", 60.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,19 +309,19 @@ def rate_headers(states: list[RuleState]) -> dict[str, str]:
 
 
 def reset_text(seconds: float) -> str:
-    """A duration as OpenAI writes it in headers: ``20ms``, ``1.5s``, ``6m0s``, ``1h2m3s``."""
+    """A duration as OpenAI writes it in headers: ``20ms``, ``1.5s``, ``6m0s``, ``1h2m3s``.
+
+    Two of these go out with every response, so the common cases take one format each.
+    """
     if seconds < 1:
         return f"{max(0, math.ceil(seconds * 1000))}ms"
-    parts = []
-    left = seconds
-    for unit, size in _UNITS:
-        if left >= size:
-            whole = int(left // size)
-            parts.append(f"{whole}{unit}")
-            left -= whole * size
-    secs = f"{left:.3f}".rstrip("0").rstrip(".")
-    parts.append(f"{secs}s")
-    return "".join(parts)
+    if seconds < 60:
+        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{minutes}m{secs + seconds - whole:.3f}".rstrip("0").rstrip(".") + "s"
+    return f"{hours}h{text}" if hours else text
 
 
 def requested_output_tokens(body: dict[str, Any]) -> int | None:
