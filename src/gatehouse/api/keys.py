@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from gatehouse.api.requestlog import duration
+from gatehouse.api.v1 import json_object
 from gatehouse.config.access import BudgetConfig, KeyLimits
 from gatehouse.errors import InvalidRequest, NotFound
 from gatehouse.guard.access import Need, sees_team
@@ -118,16 +119,7 @@ def _team_of(key: ApiKey | None) -> str | None:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        body = orjson.loads(raw or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(
-            f"request body is not valid JSON: {exc}", code="invalid_json"
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object", code="invalid_json")
-    return body
+    return json_object(await request.read() or b"{}")
 
 
 def _fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:

@@ -264,10 +264,8 @@ def _model_named(raw: bytes) -> str:
     return model[:256] if isinstance(model, str) else ""
 
 
-def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
-    """Parse and check the fields the gateway relies on; the rest is the upstream's."""
-    if not raw:
-        raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object; 400 ``invalid_json`` otherwise."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -276,6 +274,14 @@ def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise InvalidRequest("request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
+    """Parse and check the fields the gateway relies on; the rest is the upstream's."""
+    if not raw:
+        raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
+    body = json_object(raw)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest(
