@@ -25,8 +25,9 @@ from gatehouse.config import parse_config
 from gatehouse.config.access import BudgetConfig, KeyLimits
 from gatehouse.guard.access import Access
 from gatehouse.guard.keys import ApiKey, hash_secret, new_secret
-from gatehouse.guard.limiter import Limiter, MemoryLimiter
+from gatehouse.guard.limiter import Limiter
 from gatehouse.guard.limits import LimitPolicy
+from gatehouse.guard.memory_limiter import MemoryLimiter
 from gatehouse.guard.snapshot import KeySnapshot
 from gatehouse.telemetry.cost import estimate_input_tokens
 

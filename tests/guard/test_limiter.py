@@ -12,13 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from gatehouse.guard.limiter import (
-    LATE_SETTLE_S,
-    SWEEP_INTERVAL_S,
-    Admission,
-    MemoryLimiter,
-    Rule,
-)
+from gatehouse.guard.limiter import LATE_SETTLE_S, Admission, Rule
+from gatehouse.guard.memory_limiter import SWEEP_INTERVAL_S, MemoryLimiter
 from tests.conftest import Clock
 
 RPM = Rule("key:k1:rpm", "requests", 5, 60.0, "key 'k1' requests per minute")

@@ -9,8 +9,9 @@ import yaml
 
 from gatehouse.config import parse_config
 from gatehouse.config.access import KeyLimits
-from gatehouse.guard.limiter import Admission, LimiterUnavailable, MemoryLimiter, Rule
+from gatehouse.guard.limiter import Admission, LimiterUnavailable, Rule
 from gatehouse.guard.limits import LimitPolicy, effective_limits
+from gatehouse.guard.memory_limiter import MemoryLimiter
 from gatehouse.store.db import Database
 
 

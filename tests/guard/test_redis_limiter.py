@@ -20,7 +20,8 @@ import pytest
 from redis.asyncio import Redis
 
 from gatehouse.guard import redis_limiter
-from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter, Rule
+from gatehouse.guard.limiter import Limiter, LimiterUnavailable, Rule
+from gatehouse.guard.memory_limiter import MemoryLimiter
 from gatehouse.guard.redis_limiter import RedisLimiter
 from tests.conftest import Clock
 

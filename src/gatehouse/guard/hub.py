@@ -29,8 +29,9 @@ from gatehouse.errors import Overloaded
 from gatehouse.guard.access import Access
 from gatehouse.guard.keys import ApiKey
 from gatehouse.guard.keystore import KeyStore
-from gatehouse.guard.limiter import Limiter, LimiterUnavailable, MemoryLimiter, Rule
+from gatehouse.guard.limiter import Limiter, LimiterUnavailable, Rule
 from gatehouse.guard.limits import Budget, LimitPolicy, Reservation, refusal
+from gatehouse.guard.memory_limiter import MemoryLimiter
 from gatehouse.guard.periods import period_end, period_start
 from gatehouse.guard.snapshot import KeySnapshot
 from gatehouse.pipeline.exchange import Exchange

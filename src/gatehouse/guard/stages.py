@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from gatehouse.errors import NotFound
 from gatehouse.guard.access import check_model
 from gatehouse.guard.hub import Guard
 from gatehouse.pipeline.exchange import Exchange
@@ -26,7 +27,7 @@ class Authorize:
         key = exchange.key
         try:
             check_model(key, exchange.model)
-        except Exception:
+        except NotFound:
             if self.metrics is not None:
                 self.metrics.auth_failures.labels("model_not_allowed").value += 1
             raise
