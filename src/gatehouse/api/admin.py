@@ -17,7 +17,7 @@ from aiohttp import web
 from gatehouse import __version__
 from gatehouse.api.keys import KeyRoutes
 from gatehouse.api.requestlog import RequestLogRoutes
-from gatehouse.errors import AuthenticationFailed, NotFound, PermissionDenied
+from gatehouse.errors import NotFound
 from gatehouse.guard.access import Need
 from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
@@ -28,8 +28,6 @@ class AdminRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.access = gateway.guard.access
-        metrics = gateway.telemetry.metrics
-        self._auth_failures = metrics.auth_failures if metrics is not None else None
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/admin/api/status", self.status)
@@ -40,12 +38,7 @@ class AdminRoutes:
 
     def authorize(self, request: web.Request, need: Need) -> ApiKey:
         """The caller's key if it has a role that grants ``need``; else 401/403."""
-        try:
-            key = self.access.authenticate(request.headers, need)
-        except (AuthenticationFailed, PermissionDenied) as err:
-            if self._auth_failures is not None:
-                self._auth_failures.labels(err.code or "denied").value += 1
-            raise
+        key = self.access.authenticate(request.headers, need)
         assert key is not None  # admin endpoints always need a key
         return key
 

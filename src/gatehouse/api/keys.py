@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
-from gatehouse.api.requestlog import duration
 from gatehouse.api.v1 import json_object
 from gatehouse.config.access import BudgetConfig, KeyLimits
 from gatehouse.errors import InvalidRequest, NotFound
 from gatehouse.guard.access import Need, sees_team
 from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
+from gatehouse.times import parse_duration, parse_time
 
 _FIELDS = ("name", "roles", "owner", "team", "models", "expires_at", "metadata", "limits", "budget")
 
@@ -169,19 +168,25 @@ def _first_error(exc: Exception) -> str:
 
 
 def _seconds(value: Any) -> float:
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        return duration(value, "expires_in")
-    raise ValueError("expires_in must be seconds or a duration such as 30d")
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = parse_duration(value)
+    if seconds is None or seconds <= 0:
+        raise ValueError("expires_in must be seconds or a duration such as 30d")
+    return seconds
 
 
 def _epoch(value: Any) -> float:
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    raise ValueError("must be Unix seconds or an ISO 8601 time")
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = parse_time(value)
+    if seconds is None:
+        raise ValueError("must be Unix seconds or an ISO 8601 time")
+    return seconds
 
 
 async def _in_thread(fn: Callable[[], Any]) -> Any:

@@ -24,9 +24,8 @@ from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
 from gatehouse.store import Queries
 from gatehouse.store.queries import InvalidQuery
+from gatehouse.times import parse_duration, parse_time
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 GROUPS = ("model", "deployment", "key", "team", "user", "provider")
 _FILTERS = {
     "model": "model",
@@ -132,14 +131,9 @@ class RequestLogRoutes:
 
 
 def duration(text: str, param: str) -> float:
-    """'90s', '15m', '1h', '7d' (or plain seconds) as seconds."""
-    text = text.strip()
-    match = _DURATION.match(text)
-    try:
-        seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else float(text)
-    except ValueError:
-        seconds = -1
-    if not 0 < seconds <= 366 * 86400:
+    """'90s', '15m', '1h', '7d' (or plain seconds) as seconds, up to a year."""
+    seconds = parse_duration(text)
+    if seconds is None or not 0 < seconds <= 366 * 86400:
         raise InvalidRequest(
             f"{param} must be a duration such as 15m, 1h or 7d (at most a year)",
             param=param,
@@ -149,18 +143,12 @@ def duration(text: str, param: str) -> float:
 
 
 def _epoch(text: str, param: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    seconds = parse_time(text)
+    if seconds is None:
         raise InvalidRequest(
             f"{param} must be Unix seconds or an ISO 8601 time", param=param, code="invalid_time"
-        ) from None
+        )
+    return seconds
 
 
 def _status(text: str) -> int | str:

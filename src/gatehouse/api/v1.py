@@ -26,16 +26,8 @@ from gatehouse.api.errors import (
     translate_http_exception,
 )
 from gatehouse.api.streams import LiveStreams
-from gatehouse.errors import (
-    AuthenticationFailed,
-    GatehouseError,
-    InvalidRequest,
-    NotFound,
-    Overloaded,
-    PermissionDenied,
-)
+from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, Overloaded
 from gatehouse.guard.access import may_use
-from gatehouse.guard.keys import ApiKey
 from gatehouse.guard.limits import rate_headers
 from gatehouse.ids import time_ordered_id
 from gatehouse.pipeline import Exchange, Gateway
@@ -55,9 +47,6 @@ class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.access = gateway.guard.access
-        self._auth_failures = (
-            gateway.telemetry.metrics.auth_failures if gateway.telemetry.metrics else None
-        )
         self.live = LiveStreams()
         self.keep_bodies = gateway.config.recording.bodies == "full"
         spans = gateway.telemetry.spans
@@ -79,23 +68,15 @@ class OpenAIRoutes:
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/v1/models/{model:.+}", self.get_model)
 
-    def authenticate(self, headers: Any) -> ApiKey | None:
-        try:
-            return self.access.authenticate(headers, "app")
-        except (AuthenticationFailed, PermissionDenied) as err:
-            if self._auth_failures is not None:
-                self._auth_failures.labels(err.code or "denied").value += 1
-            raise
-
     async def list_models(self, request: web.Request) -> web.Response:
-        key = self.authenticate(request.headers)
+        key = self.access.authenticate(request.headers, "app")
         if key is None or not key.models:
             return web.Response(body=self._model_list, content_type=_JSON)
         mine = [m for m in self._model_views if may_use(key, str(m["id"]))]
         return _json_response({"object": "list", "data": mine})
 
     async def get_model(self, request: web.Request) -> web.Response:
-        key = self.authenticate(request.headers)
+        key = self.access.authenticate(request.headers, "app")
         name = request.match_info["model"]
         body = self._models.get(name) if may_use(key, name) else None
         if body is None:
@@ -153,7 +134,7 @@ class OpenAIRoutes:
         start_trace(exchange, request.headers, self._sample)
         # Before anything else is parsed: an anonymous client can't make the gateway
         # parse its metadata or its body.
-        exchange.key = self.authenticate(request.headers)
+        exchange.key = self.access.authenticate(request.headers, "app")
         metadata = request.headers.get(METADATA_HEADER)
         if metadata:
             exchange.metadata = parse_metadata(metadata)

@@ -8,7 +8,6 @@ line on stderr and exit status 2; an unknown (or revoked, for changes) key is st
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from rich.table import Table
 from gatehouse.cli.db import ConfigOption, _store
 from gatehouse.guard.keys import ApiKey
 from gatehouse.guard.periods import period_label, period_start
+from gatehouse.times import parse_duration, parse_time
 
 if TYPE_CHECKING:
     from gatehouse.guard.keystore import KeyStore
@@ -64,9 +64,6 @@ BudgetPeriod = Annotated[
 Metadata = Annotated[
     list[str] | None, typer.Option("--metadata", help="key=value, recorded with every call.")
 ]
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
 @keys_app.command("create")
@@ -324,20 +321,13 @@ def _limits(
 
 def _expiry(text: str, now: float) -> float:
     """Epoch seconds of ``--expires``: a duration from now, or an ISO time."""
-    duration = _DURATION.fullmatch(text.strip().lower())
-    if duration:
-        at = now + float(duration[1]) * _UNITS[duration[2]]
-    else:
-        try:
-            when = datetime.fromisoformat(text.strip())
-        except ValueError:
-            _fail(
-                f"--expires {text!r}: give a duration such as 30d, 12h, 90m or 2w, or an "
-                "ISO time such as 2026-12-31 or 2026-12-31T18:00:00+01:00"
-            )
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        at = when.timestamp()
+    seconds = parse_duration(text)
+    at = now + seconds if seconds is not None else parse_time(text)
+    if at is None:
+        _fail(
+            f"--expires {text!r}: give a duration such as 30d, 12h, 90m or 2w, or an "
+            "ISO time such as 2026-12-31 or 2026-12-31T18:00:00+01:00"
+        )
     if at <= now:
         _fail(f"--expires {text!r} is not in the future")
     return at

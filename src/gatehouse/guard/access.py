@@ -24,6 +24,7 @@ from typing import Literal
 from gatehouse.errors import AuthenticationFailed, NotFound, PermissionDenied
 from gatehouse.guard.keys import ApiKey, display_prefix, hash_secret
 from gatehouse.guard.snapshot import KeySnapshot
+from gatehouse.telemetry.registry import Counter
 
 ADMIN_KEY_ENV = "GATEHOUSE_ADMIN_KEY"
 ADMIN_KEY_ID = "admin"
@@ -39,26 +40,43 @@ GRANTED_BY: dict[str, frozenset[str]] = {
 
 
 class Access:
-    """Authenticates a request's headers against the key snapshot and the admin key."""
+    """Authenticates a request's headers against the key snapshot and the admin key.
 
-    def __init__(self, snapshot: KeySnapshot, admin_secret: str | None, required: bool) -> None:
+    Every refusal is counted in ``failures`` (gatehouse_auth_failures_total) by its code.
+    """
+
+    def __init__(
+        self,
+        snapshot: KeySnapshot,
+        admin_secret: str | None,
+        required: bool,
+        failures: Counter | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.required = required
-        self._admin_hash = hash_secret(admin_secret) if admin_secret else None
+        self.failures = failures
         self.admin_key = (
             ApiKey(
                 id=ADMIN_KEY_ID,
                 name=ADMIN_KEY_ENV,
                 prefix=display_prefix(admin_secret),
-                hash=self._admin_hash,
+                hash=hash_secret(admin_secret),
                 roles=frozenset({"admin"}),
             )
-            if admin_secret and self._admin_hash is not None
+            if admin_secret
             else None
         )
 
     def authenticate(self, headers: Mapping[str, str], need: Need) -> ApiKey | None:
         """The caller's key, checked for ``need``; None only for /v1 with auth off."""
+        try:
+            return self._authenticate(headers, need)
+        except (AuthenticationFailed, PermissionDenied) as err:
+            if self.failures is not None:
+                self.failures.labels(err.code or "denied").value += 1
+            raise
+
+    def _authenticate(self, headers: Mapping[str, str], need: Need) -> ApiKey | None:
         secret = bearer_secret(headers)
         if secret is None:
             if need == "app" and not self.required:

@@ -65,7 +65,12 @@ class Guard:
         self.config = config
         self.store = KeyStore(database)
         self.snapshot = KeySnapshot()
-        self.access = Access(self.snapshot, admin_secret, config.auth.required)
+        self.access = Access(
+            self.snapshot,
+            admin_secret,
+            config.auth.required,
+            metrics.auth_failures if metrics is not None else None,
+        )
         if admin_secret and len(admin_secret) < _SHORT_SECRET:
             log.warning(
                 "GATEHOUSE_ADMIN_KEY is only %d characters: anyone who guesses it owns the "
@@ -75,7 +80,6 @@ class Guard:
         self.policy = LimitPolicy(config, max_prices)
         self.metrics = metrics
         redis = config.redis
-        self.shared = redis.url is not None
         self.limiter: Limiter
         if redis.url is not None:
             from gatehouse.guard.redis_limiter import RedisLimiter
@@ -127,8 +131,8 @@ class Guard:
         ruleset = self.policy.rules_for(key, exchange.model, now)
         if not ruleset.rules:
             return
-        exchange.input_tokens = estimate_input_tokens(exchange.body)
-        tokens, cost = self.policy.estimate(exchange.model, exchange.body, exchange.input_tokens)
+        input_tokens = estimate_input_tokens(exchange.body)
+        tokens, cost = self.policy.estimate(exchange.model, exchange.body, input_tokens)
         request_id = exchange.request_id
         try:
             admission = await self.limiter.admit(
@@ -149,9 +153,7 @@ class Guard:
             if self.metrics is not None:
                 self.metrics.limit_refusals.labels(_scope(rule.name), rule.kind).value += 1
             raise refusal(admission, _budget_resets_in(ruleset.budgets, rule, now))
-        exchange.reservation = Reservation(
-            ruleset.rules, ruleset.budgets, tokens, cost, admission.states
-        )
+        exchange.reservation = Reservation(ruleset.rules, ruleset.budgets, admission.states)
 
     async def _release(self, request_id: str, rules: tuple[Rule, ...]) -> None:
         with contextlib.suppress(LimiterUnavailable):  # else the lease will end it

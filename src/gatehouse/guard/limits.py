@@ -52,9 +52,7 @@ class Reservation:
 
     rules: tuple[Rule, ...]
     budgets: tuple[Budget, ...]
-    tokens: int
-    cost: int  # micro-USD
-    states: list[RuleState]
+    states: list[RuleState]  # as admitted: the response's x-ratelimit-* headers
 
 
 class LimitPolicy:
@@ -111,9 +109,8 @@ class LimitPolicy:
             for budget in self.key_budgets(key, now):
                 rules.append(budget.rule)
                 budgets.append(budget)
-                end = period_end(budget.config.period, now)
-                if end is not None:
-                    valid_until = min(valid_until, end)
+                if budget.rule.window_s > 0:  # the time left in the budget's period
+                    valid_until = min(valid_until, now + budget.rule.window_s)
         model_limits = cfg.models.get(model)
         if model_limits is not None:
             self._rates(rules, f"model:{model}", f"model {model!r}", model_limits)

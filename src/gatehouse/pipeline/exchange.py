@@ -33,7 +33,6 @@ class Exchange:
     client_request_id: str | None = None  # the x-request-id the client sent, if any
     key: ApiKey | None = None  # who is calling (None: auth is off)
     reservation: Reservation | None = None  # what the call holds of its limits until it ends
-    input_tokens: int = 0  # the prompt's estimated size, for limits (0: not estimated)
     body_size: int = 0  # bytes of the request body as received
     received: float = field(default_factory=time.perf_counter)
     received_wall: float = field(default_factory=time.time)  # the same instant, epoch

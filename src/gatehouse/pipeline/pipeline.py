@@ -128,7 +128,7 @@ def _dearest_prices(
         own[name] = (price_in, price_out)
     dearest = {}
     for name in routes:
-        reach = [name, *config.models[name].fallbacks] if name in config.models else [name]
+        reach = [name, *config.models[name].fallbacks]
         dearest[name] = (
             max(own.get(m, (0.0, 0.0))[0] for m in reach),
             max(own.get(m, (0.0, 0.0))[1] for m in reach),

@@ -43,10 +43,8 @@ class _Spans:
 
 
 class Telemetry:
-    def __init__(
-        self, config: Config, routes: dict[str, ModelRoute], database: Database | None = None
-    ) -> None:
-        """``database``: the gateway's store handle, shared (one is opened if not given)."""
+    def __init__(self, config: Config, routes: dict[str, ModelRoute], database: Database) -> None:
+        """``database``: the gateway's store handle (keys use it too)."""
         self.config = config
         self.prices = PriceTable(overrides=_deployment_prices(config, routes))
         # The lowest-cost strategy compares prices: fill in the shipped ones.
@@ -65,7 +63,7 @@ class Telemetry:
         self.writer: BatchWriter | ProcessWriter | None = None
         sinks: list[Any] = []
         if recording.enabled and recording.bodies != "none":
-            self.database = database if database is not None else Database(config.store.url)
+            self.database = database
             if recording.writer == "process":
                 self.writer = ProcessWriter(config.store.url, spool_path(config))
             else:
