@@ -105,7 +105,7 @@ def replicas(
 ) -> Iterator[Replicas]:
     cfg = config_for(mock_upstream.url)
     cfg["store"] = {"url": pg_url}
-    cfg["redis"] = {"url": redis_url, "key_prefix": redis_prefix.rstrip(":")}
+    cfg["redis"] = {"url": redis_url, "key_prefix": redis_prefix.rstrip(":"), "timeout_ms": 2000}
     cfg["limits"] = {"window_s": WINDOW_S}
     cfg["recording"] = {"writer": "thread", "spool_path": str(tmp_path / "spool")}
     # USD per 1M tokens: one call costs 17 input + 20 output tokens' worth.

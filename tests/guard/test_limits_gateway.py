@@ -203,7 +203,9 @@ def test_limits_shared_through_redis(
     tmp_path: Any,
 ) -> None:
     store = f"sqlite:///{tmp_path}/shared.db"
-    cfg = config_for(mock_upstream.url, redis={"url": redis_url, "key_prefix": redis_prefix})
+    cfg = config_for(
+        mock_upstream.url, redis={"url": redis_url, "key_prefix": redis_prefix, "timeout_ms": 2000}
+    )
     cfg["store"] = {"url": store}
     one, two = start_gateway(cfg), start_gateway(cfg)
     secret = one.create_key(name="shared", limits=KeyLimits(rpm=4))

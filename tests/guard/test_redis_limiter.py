@@ -78,9 +78,15 @@ def redis_engine(redis_url: str, prefix: str):
     async def real_sleep(seconds: float) -> None:
         await asyncio.sleep(seconds + 0.01)  # a timer may fire a hair early
 
+    def make(**options: Any) -> RedisLimiter:
+        # These cases test counting, not timeouts: a loaded CI machine (or a shared Redis
+        # busy with someone else's script) can take longer than the 0.25 s default to connect.
+        options.setdefault("timeout_s", 5.0)
+        return RedisLimiter(redis_url, prefix=prefix, **options)
+
     yield Harness(
         "redis",
-        lambda **options: RedisLimiter(redis_url, prefix=prefix, **options),
+        make,
         real_sleep,
         slack=0.08,
     )
