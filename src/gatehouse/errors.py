@@ -5,6 +5,7 @@ layer alone turns it into an HTTP response in OpenAI's error shape::
 
     GatehouseError                    status  type                    retry
     ├── InvalidRequest                400     invalid_request_error   no
+    │   └── GuardrailBlocked          400     guardrail_blocked       no
     ├── AuthenticationFailed          401     authentication_error    no
     ├── PermissionDenied              403     permission_error        no
     ├── NotFound                      404     not_found_error         no
@@ -17,6 +18,7 @@ layer alone turns it into an HTTP response in OpenAI's error shape::
     │   ├── UpstreamTimeout           504     upstream_timeout        yes
     │   └── AllAttemptsFailed         the last failure's status and type; keeps every attempt
     ├── Overloaded                    503     overloaded_error        yes
+    │   └── GuardrailUnavailable      503     guardrail_unavailable   yes
     └── InternalError                 500     internal_error          yes
 
 `retryable` decides the ``x-should-retry`` header that the official SDKs honour.
@@ -89,6 +91,16 @@ class GatehouseError(Exception):
 class InvalidRequest(GatehouseError):
     status = 400
     type = "invalid_request_error"
+
+
+class GuardrailBlocked(InvalidRequest):
+    """A guardrail policy refused the call's input or output.
+
+    The message names the policy, the scanner and the entity types, never the text
+    that was found.
+    """
+
+    type = "guardrail_blocked"
 
 
 class AuthenticationFailed(GatehouseError):
@@ -216,6 +228,13 @@ class Overloaded(GatehouseError):
     retryable = True
 
 
+class GuardrailUnavailable(Overloaded):
+    """A scanner that must decide could not (its worker was late or gone), and the
+    policy fails closed."""
+
+    type = "guardrail_unavailable"
+
+
 class InternalError(GatehouseError):
     status = 500
     type = "internal_error"
@@ -224,6 +243,7 @@ class InternalError(GatehouseError):
 
 CATALOGUE: tuple[type[GatehouseError], ...] = (
     InvalidRequest,
+    GuardrailBlocked,
     AuthenticationFailed,
     PermissionDenied,
     NotFound,
@@ -236,5 +256,6 @@ CATALOGUE: tuple[type[GatehouseError], ...] = (
     UpstreamRejected,
     AllAttemptsFailed,
     Overloaded,
+    GuardrailUnavailable,
     InternalError,
 )

@@ -48,7 +48,7 @@ class OpenAIRoutes:
         self.gateway = gateway
         self.access = gateway.guard.access
         self.live = LiveStreams()
-        self.keep_bodies = gateway.config.recording.bodies == "full"
+        self.keep_bodies = gateway.config.recording.bodies in ("full", "redacted")
         spans = gateway.telemetry.spans
         self._sample = spans.sample if spans.enabled else None
         created = int(gateway.started_at)

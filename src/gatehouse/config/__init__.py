@@ -8,6 +8,7 @@ from gatehouse.config.access import (
     RateLimits,
     RedisConfig,
 )
+from gatehouse.config.guardrails import GuardrailsConfig, PolicyConfig, ScannerRule
 from gatehouse.config.loader import ConfigError, ConfigIssue, load_config, parse_config
 from gatehouse.config.routing import PriceConfig
 from gatehouse.config.schema import (
@@ -27,16 +28,19 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "DeploymentConfig",
+    "GuardrailsConfig",
     "KeyLimits",
     "LimitsConfig",
     "LoggingConfig",
     "MetricsConfig",
     "ModelConfig",
+    "PolicyConfig",
     "PriceConfig",
     "ProviderConfig",
     "RateLimits",
     "RecordingConfig",
     "RedisConfig",
+    "ScannerRule",
     "ServerConfig",
     "StoreConfig",
     "TracingConfig",

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from gatehouse.config.access import AuthConfig, LimitsConfig, RedisConfig
+from gatehouse.config.guardrails import GuardrailsConfig
 from gatehouse.config.routing import (
     ALL_FAILURE_CLASSES,
     FailureClass,
@@ -190,6 +191,7 @@ class Config(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)  # type: ignore[arg-type]
     redis: RedisConfig = Field(default_factory=RedisConfig)  # type: ignore[arg-type]
     limits: LimitsConfig = Field(default_factory=LimitsConfig)  # type: ignore[arg-type]
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)  # type: ignore[arg-type]
     providers: dict[str, ProviderConfig] = Field(min_length=1, description="Upstreams by name.")
     models: dict[str, ModelConfig] = Field(
         min_length=1, description="Public model names clients ask for."
@@ -206,6 +208,7 @@ class Config(_Strict):
         "auth",
         "redis",
         "limits",
+        "guardrails",
         mode="before",
     )
     @classmethod
@@ -247,6 +250,17 @@ def reference_errors(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
             known_models = ", ".join(sorted(config.models))
             errors.append(
                 (("limits", "models", model_name), f"unknown model (known: {known_models})")
+            )
+    guardrails = config.guardrails
+    for path, policy in guardrails.policy_names_used():
+        if policy not in guardrails.policies:
+            known_policies = ", ".join(sorted(guardrails.policies)) or "none"
+            errors.append((path, f"unknown policy {policy!r} (known: {known_policies})"))
+    for model_name in guardrails.models:
+        if model_name not in config.models:
+            known_models = ", ".join(sorted(config.models))
+            errors.append(
+                (("guardrails", "models", model_name), f"unknown model (known: {known_models})")
             )
     if not config.auth.required and not is_loopback(config.server.host):
         errors.append(

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-BodyPolicy = Literal["full", "metadata", "none"]
+BodyPolicy = Literal["full", "redacted", "metadata", "none"]
 
 
 class _Strict(BaseModel):
@@ -40,8 +40,10 @@ class RecordingConfig(_Strict):
     enabled: bool = Field(True, description="Record every call in the store.")
     bodies: BodyPolicy = Field(
         "metadata",
-        description="`full`: keep request and response bodies; `metadata`: everything but "
-        "the bodies; `none`: no record at all (metrics and traces still work).",
+        description="`full`: keep request and response bodies (redacted wherever a guardrail "
+        "redacted them); `redacted`: keep them with every PII and secret the pattern scanners "
+        "find masked; `metadata`: everything but the bodies; `none`: no record at all "
+        "(metrics and traces still work).",
     )
     max_body_bytes: int = Field(
         1024 * 1024, ge=0, description="Longest body kept per side under `full`; longer is cut."

@@ -17,6 +17,7 @@ from gatehouse.routing.attempt import Attempt
 if TYPE_CHECKING:
     from gatehouse.guard.keys import ApiKey
     from gatehouse.guard.limits import Reservation
+    from gatehouse.guard.redaction import Redactor
     from gatehouse.providers.base import Operation
     from gatehouse.routing.table import Deployment, ModelRoute
 
@@ -48,7 +49,13 @@ class Exchange:
     status: int = 200  # the HTTP status the client got
     strip_usage: bool = False  # usage was asked of the upstream, not by the client
     cache_hit: bool = False
-    guard: Any = None  # guard verdicts
+    guard: list[dict[str, Any]] | None = None  # guardrail verdicts, as the request log keeps them
+    redactor: Redactor | None = None  # placeholders sent upstream, restored in the answer
+    #: The request as the store may keep it when guardrails blocked or redacted it.
+    stored_request: bytes | None = None
+    #: The response as the store may keep it when guardrails changed what the client got
+    #: (placeholders not restored, output redactions applied).
+    stored_response: bytes | None = None
     route: ModelRoute | None = None
     deployment: Deployment | None = None  # the one that served the call
     served_model: str | None = None  # the public model that served it (a fallback's name)

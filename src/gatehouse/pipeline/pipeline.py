@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gatehouse.config import Config
 from gatehouse.guard.access import ADMIN_KEY_ENV
+from gatehouse.guard.guardrails import Guardrails, Screen
 from gatehouse.guard.hub import Guard
 from gatehouse.guard.stages import Authorize, Limit
 from gatehouse.pipeline.exchange import Exchange
@@ -70,6 +71,7 @@ class Gateway:
             self.telemetry.metrics,
             admin_key,
         )
+        self.guardrails = Guardrails(config.guardrails, self.telemetry.metrics)
         # Limits are settled with the record's usage and cost, when the record is built.
         self.telemetry.recorder.observers.append(self.guard.settle)
         self.stages: list[Stage] = self.build_stages()
@@ -86,6 +88,8 @@ class Gateway:
     def build_stages(self) -> list[Stage]:
         """The order every call goes through. Later stages see what earlier ones set."""
         stages: list[Stage] = [Authorize(self.guard), ResolveModel(self.routes), Limit(self.guard)]
+        if self.guardrails.enabled:
+            stages.append(Screen(self.guardrails))
         if self.admission is not None:
             stages.append(Admit(self.admission))
         stages.append(Route(self.router))
@@ -95,6 +99,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, prepare_store, self.database, self.config.store)
         await self.guard.start()
+        await self.guardrails.start()
         await self.telemetry.start()
         for provider in self.providers.values():
             await provider.start()
@@ -112,8 +117,11 @@ class Gateway:
             try:
                 await self.telemetry.close()
             finally:
-                await self.guard.close()
-                self.database.close()
+                try:
+                    await self.guardrails.close()
+                finally:
+                    await self.guard.close()
+                    self.database.close()
 
 
 def _dearest_prices(

@@ -15,6 +15,8 @@ x-mock-latency-ms      delay before a non-streaming answer
 x-mock-ttft-ms         delay before the first streamed token
 x-mock-tokens          tokens in the answer
 x-mock-tokens-per-s    pace of streamed tokens (0 = as fast as possible)
+x-mock-echo            N: answer with the last message's text (prompt for completions),
+                       streamed in pieces of N characters
 =====================  =====================================================
 
 ``GET /mock/stats`` reports counts (received, completed, cancelled, in flight) so a
@@ -232,9 +234,16 @@ class SimulatedUpstream:
                 cut_at = None
             return await self._stream(request, body, kind, model, tokens, ttft_ms, rate, cut_at)
         await _sleep_ms(latency_ms)
+        echo = request.headers.get("x-mock-echo")
         if kind == "chat":
-            return _json(answers.chat_response(body, model, tokens))
-        return _json(answers.completion_response(body, model, tokens))
+            reply = answers.chat_response(body, model, tokens)
+            if echo:
+                reply["choices"][0]["message"]["content"] = answers.last_text(body)
+            return _json(reply)
+        reply = answers.completion_response(body, model, tokens)
+        if echo:
+            reply["choices"][0]["text"] = answers.last_text(body)
+        return _json(reply)
 
     async def _stream(
         self,
@@ -260,6 +269,10 @@ class SimulatedUpstream:
             role = {"role": "assistant", "content": ""}
             await resp.write(_event({**head, "choices": [_delta(role, None)]}))
         pieces = [answers.WORDS[i % len(answers.WORDS)] for i in range(tokens)]
+        echo = request.headers.get("x-mock-echo")
+        if echo:
+            said, size = answers.last_text(body), max(1, int(echo))
+            pieces = [said[i : i + size] for i in range(0, len(said), size)]
         if tool_call:
             pieces = []
             delta = {"tool_calls": [answers.tool_call(body, index=True)]}

@@ -80,6 +80,18 @@ def tool_call(body: dict[str, Any], index: bool = False) -> dict[str, Any]:
     return call
 
 
+def last_text(body: dict[str, Any]) -> str:
+    """The last message's text (or the prompt): what an echo answer repeats."""
+    messages = body.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        content = messages[-1].get("content")
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return content if isinstance(content, str) else ""
+    prompt = body.get("prompt")
+    return prompt if isinstance(prompt, str) else ""
+
+
 def chat_response(body: dict[str, Any], model: str, tokens: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text(tokens), "refusal": None}
     finish = "length" if hit_limit(body, tokens) else "stop"

@@ -198,6 +198,26 @@ class GatewayMetrics:
             ("scope", "threshold"),
         )
 
+        # Guardrails: one verdict per scanner per direction of a call it ran on.
+        self.guardrail_verdicts = reg.counter(
+            "gatehouse_guardrail_verdicts_total",
+            "Guardrail verdicts by direction, scanner and outcome (clean, flagged, redacted, "
+            "blocked, timeout).",
+            ("direction", "scanner", "outcome"),
+        )
+        self.guardrail_findings = reg.counter(
+            "gatehouse_guardrail_findings_total",
+            "Entities guardrail scanners found at or above their threshold, by type.",
+            ("direction", "scanner", "type"),
+        )
+        self.guardrail_seconds = reg.histogram(
+            "gatehouse_guardrail_scan_seconds",
+            "Time one call's scan took per direction and where it ran (inline: in the "
+            "gateway worker; worker: the scan worker process, round trip included).",
+            ("direction", "where"),
+            (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+
         self._calls: dict[_CallKey, _CallSeries] = {}
         self._overflow: dict[tuple[str, ...], _CallSeries] = {}
         self._attempts: dict[tuple[str, str, str], tuple[CounterSeries, HistogramSeries]] = {}

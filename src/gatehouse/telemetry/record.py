@@ -13,6 +13,7 @@ from typing import Any, overload
 import orjson
 
 from gatehouse.errors import GatehouseError
+from gatehouse.guard.bodies import BodyMasker
 from gatehouse.pipeline.exchange import Exchange
 from gatehouse.store.records import AttemptRecord, BodyRecord, RequestRecord
 from gatehouse.telemetry.cost import (
@@ -34,7 +35,8 @@ class RecordBuilder:
 
     def __init__(self, prices: PriceTable, bodies: str, max_body_bytes: int) -> None:
         self.prices = prices
-        self.keep_bodies = bodies == "full"
+        self.keep_bodies = bodies in ("full", "redacted")
+        self.masker: BodyMasker | None = BodyMasker() if bodies == "redacted" else None
         self.max_body_bytes = max_body_bytes
 
     def build(self, ex: Exchange) -> RequestRecord:
@@ -163,12 +165,19 @@ class RecordBuilder:
     def _body(self, ex: Exchange) -> BodyRecord:
         limit = self.max_body_bytes
         request = ex.raw_body
-        if ex.response_body is not None:
-            response: bytes | None = ex.response_body
+        if ex.stored_request is not None:  # guardrails blocked or redacted it
+            request = ex.stored_request
+        if ex.stored_response is not None:  # guardrails changed what the client got
+            response: bytes | None = ex.stored_response
+        elif ex.response_body is not None:
+            response = ex.response_body
         elif ex.captured is not None:
             response = b"".join(ex.captured)
         else:
             response = ex.error.to_json() if isinstance(ex.error, GatehouseError) else None
+        if self.masker is not None:
+            request = None if request is None else self.masker.body(request)
+            response = None if response is None else self.masker.body(response)
         truncated = False
         if request is not None and len(request) > limit:
             request, truncated = request[:limit], True

@@ -1,0 +1,135 @@
+"""What the guardrails add to a call: the input screen in process, and over HTTP.
+
+    .venv/bin/python bench/guardrails.py                 # in process only
+    .venv/bin/python bench/guardrails.py --http 3000     # plus an A/B through a gateway
+
+In process: one call's input screen as the ``Screen`` stage runs it — the policy
+picked, the text found in the body, the pattern scanners (``pii`` and ``secrets``)
+run, verdicts built, and (redact) the body rewritten with placeholders. The prompt is
+~2 KB of ordinary English prose; two variants: no PII at all, and the same prose with
+an e-mail address, a phone number, a card number and a token in it.
+
+Over HTTP: the same prompt sent sequentially (c=1) through a gateway with and without
+the policy, against the simulated upstream, alternating in rounds; the difference of
+the medians is what the guardrail adds to a whole call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import yaml
+
+from gatehouse.config import parse_config
+from gatehouse.guard.guardrails import Guardrails
+from gatehouse.pipeline.exchange import Exchange
+
+PROSE = (
+    "The quarterly planning meeting covered the migration of the billing service to the "
+    "new cluster, the state of the on-call rotation and the budget for the next two "
+    "quarters. Most of the discussion was about how the team could reduce the time it "
+    "takes to ship a change from review to production, which is currently around three "
+    "days because of manual approval steps and a flaky integration suite. "
+)
+PII = (
+    " Please send the summary to jordan.miles@example.org or call +44 20 7946 0958; the "
+    "card on file is 4111 1111 1111 1111 and the deploy token is "
+    "ghp_Zx81kQw2Vb7Lm3Np5Rt9Yh4Jd6Fs0Ga1Ce2B. "
+)
+
+
+def prompt(with_pii: bool) -> str:
+    text = (PROSE * 6)[:2048]
+    if with_pii:
+        text = text[: 2048 - len(PII)] + PII
+    return text
+
+
+POLICY = {"input": {"pii": {"action": "redact"}, "secrets": {"action": "redact"}}}
+CONFIG: dict[str, Any] = {
+    "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+    "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
+    "guardrails": {"policies": {"redact": POLICY}, "default": "redact"},
+}
+
+
+def _pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100)[p - 1]
+
+
+async def in_process(calls: int) -> None:
+    config = parse_config(yaml.safe_dump(CONFIG), "bench.yaml", {})
+    guardrails = Guardrails(config.guardrails)
+    for with_pii in (False, True):
+        text = prompt(with_pii)
+        body = {"model": "chat", "messages": [{"role": "user", "content": text}]}
+        times = []
+        for i in range(calls + 200):
+            exchange = Exchange(request_id="r", operation="chat", body=body, model="chat")
+            started = time.perf_counter()
+            policy = guardrails.policy_for(exchange)
+            assert policy is not None
+            await guardrails.screen_input(exchange, policy)
+            if i >= 200:  # warm-up
+                times.append((time.perf_counter() - started) * 1e6)
+        label = "2 KB prose with 4 PII/secrets" if with_pii else "2 KB prose, nothing to find"
+        print(
+            f"input screen, {label}: p50 {_pct(times, 50):.0f} µs, p99 {_pct(times, 99):.0f} µs"
+            f" ({len(text)} chars, {calls} calls)"
+        )
+
+
+def over_http(calls: int) -> None:
+    import httpx
+    from tests.conftest import APP_KEY, GatewayServer, LoopThread, MockServer, config_for
+
+    from gatehouse.providers.simulated import MockSettings
+
+    lt = LoopThread()
+    mock = MockServer(lt, MockSettings())
+    plain = GatewayServer(lt, config_for(mock.url))
+    cfg = config_for(mock.url)
+    cfg["guardrails"] = {"policies": {"redact": POLICY}, "default": "redact"}
+    guarded = GatewayServer(lt, cfg)
+    body = {"model": "chat", "messages": [{"role": "user", "content": prompt(True)}]}
+    results: dict[str, list[float]] = {"off": [], "on": []}
+    with httpx.Client(headers={"Authorization": f"Bearer {APP_KEY}"}) as client:
+        for _ in range(50):  # warm-up
+            client.post(plain.url + "/chat/completions", json=body)
+            client.post(guarded.url + "/chat/completions", json=body)
+        for _ in range(calls // 100):
+            for name, gw in (("off", plain), ("on", guarded)):
+                for _ in range(100):
+                    started = time.perf_counter()
+                    r = client.post(gw.url + "/chat/completions", json=body)
+                    results[name].append((time.perf_counter() - started) * 1e3)
+                    assert r.status_code == 200
+    for name, values in results.items():
+        print(
+            f"HTTP c=1, policy {name}: p50 {_pct(values, 50):.3f} ms, "
+            f"p99 {_pct(values, 99):.3f} ms ({len(values)} calls)"
+        )
+    added = _pct(results["on"], 50) - _pct(results["off"], 50)
+    print(f"added by the guardrail at p50: {added:.3f} ms")
+    guarded.close()
+    plain.close()
+    mock.close()
+    lt.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--http", type=int, default=0, help="calls per side over HTTP")
+    args = parser.parse_args()
+    asyncio.run(in_process(args.calls))
+    if args.http:
+        over_http(args.http)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Where the text of a request and of a response sits, and how to write it back.
+
+A :class:`Slot` is one string of a body plus its address (a path of keys and indexes)
+and who wrote it. Scanners read slots; redaction writes new strings at the same paths
+in a copy of the body, so the client's own body is never changed in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+Path = tuple[str | int, ...]
+
+#: Names message indexes (comma-separated, 0-based) whose content the client doesn't
+#: vouch for, e.g. retrieved documents pasted into a user turn.
+UNTRUSTED_HEADER = "x-gatehouse-untrusted"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    path: Path
+    text: str
+    role: str
+    trusted: bool = True
+
+    @property
+    def where(self) -> str:
+        """The path as the request log shows it: ``messages[1].content``."""
+        out = ""
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        return out
+
+
+def request_slots(
+    operation: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> list[Slot]:
+    """Every string of a request the model will read."""
+    slots: list[Slot] = []
+    if operation == "chat":
+        untrusted = _untrusted(headers)
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            for i, message in enumerate(messages):
+                if isinstance(message, dict):
+                    role = str(message.get("role") or "user")
+                    trusted = role != "tool" and i not in untrusted
+                    _message_slots(slots, ("messages", i), message, role, trusted)
+    elif operation == "completions":
+        _strings(slots, ("prompt",), body.get("prompt"), "user")
+    elif operation == "embeddings":
+        _strings(slots, ("input",), body.get("input"), "user")
+    return slots
+
+
+def response_slots(operation: str, data: Mapping[str, Any]) -> list[Slot]:
+    """Every string of a (non-streaming) response the model wrote."""
+    slots: list[Slot] = []
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        return slots
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            continue
+        if operation == "completions":
+            text = choice.get("text")
+            if isinstance(text, str):
+                slots.append(Slot(("choices", i, "text"), text, "assistant"))
+        else:
+            message = choice.get("message")
+            if isinstance(message, dict):
+                _message_slots(slots, ("choices", i, "message"), message, "assistant", True)
+    return slots
+
+
+def _message_slots(
+    slots: list[Slot], at: Path, message: dict[str, Any], role: str, trusted: bool
+) -> None:
+    content = message.get("content")
+    if isinstance(content, str):
+        slots.append(Slot((*at, "content"), content, role, trusted))
+    elif isinstance(content, list):
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                slots.append(Slot((*at, "content", j, "text"), part["text"], role, trusted))
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for j, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                path = (*at, "tool_calls", j, "function", "arguments")
+                slots.append(Slot(path, function["arguments"], role, trusted))
+
+
+def _strings(slots: list[Slot], at: Path, value: Any, role: str) -> None:
+    if isinstance(value, str):
+        slots.append(Slot(at, value, role))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                slots.append(Slot((*at, i), item, role))
+
+
+def _untrusted(headers: Mapping[str, str] | None) -> frozenset[int]:
+    raw = headers.get(UNTRUSTED_HEADER) if headers is not None else None
+    if not raw:
+        return frozenset()
+    return frozenset(int(p) for p in raw.split(",") if p.strip().isdigit())
+
+
+def rewritten(body: Mapping[str, Any], changes: dict[Path, str]) -> dict[str, Any]:
+    """A deep copy of ``body`` with the strings at ``changes``' paths replaced."""
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(body))
+    for path, text in changes.items():
+        node: Any = copy
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = text
+    return copy

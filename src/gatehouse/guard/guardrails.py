@@ -1,0 +1,412 @@
+"""Guardrail policies on the request path: scan the text, then block, redact or flag.
+
+Policies are compiled once from config. For a call, :meth:`Guardrails.policy_for`
+picks the most specific one (key, team, model, default); the :class:`Screen` stage
+scans the request before it is routed and the response after. Pattern scanners run
+inline (tens of microseconds); isolated ones (NER) go to the scan worker under a time
+budget, sent first so both kinds run at once.
+
+Every scanner that ran leaves a verdict on the exchange for the request log: scanner,
+action, outcome, best score, and each finding's type, offsets and place (never the
+text). Findings inside a placeholder the gateway itself issued are not the model's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gatehouse.config.guardrails import GuardrailsConfig, PolicyConfig
+from gatehouse.errors import GuardrailBlocked, GuardrailUnavailable, RequestTooLarge
+from gatehouse.guard.content import Slot, request_slots, response_slots, rewritten
+from gatehouse.guard.redaction import Redactor, mask
+from gatehouse.guard.scanners.base import Direction, Finding, ScanContext
+from gatehouse.guard.scanners.registry import build
+from gatehouse.guard.scanworker import ScanUnavailable, ScanWorker
+from gatehouse.guard.streaming import screened
+
+if TYPE_CHECKING:
+    from gatehouse.pipeline.exchange import Exchange
+    from gatehouse.telemetry.metrics import GatewayMetrics
+
+Next = Callable[["Exchange"], Awaitable[None]]
+
+#: Findings kept per verdict in the request log; the count says how many there were.
+MAX_LOGGED_FINDINGS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    scanner: str
+    action: str  # block | redact | flag
+    threshold: float
+    entities: frozenset[str] | None
+    isolated: bool
+
+    def keep(self, findings: list[Finding]) -> list[Finding]:
+        return [
+            f
+            for f in findings
+            if f.score >= self.threshold and (self.entities is None or f.type in self.entities)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """The rules of one direction of a policy."""
+
+    inline: tuple[Rule, ...]
+    isolated: tuple[Rule, ...]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.inline + self.isolated
+
+    @property
+    def strict(self) -> bool:
+        """Whether a finding can change the call (block or redact), not just be recorded."""
+        return any(r.action != "flag" for r in self.rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    input: Side
+    output: Side
+
+
+def compile_policy(name: str, config: PolicyConfig) -> Policy:
+    def side(rules: dict[str, Any]) -> Side:
+        compiled = []
+        for scanner_name, rule in rules.items():
+            if rule.action == "off":
+                continue
+            scanner = build(scanner_name)
+            entities = frozenset(rule.entities) if rule.entities is not None else None
+            compiled.append(
+                Rule(scanner_name, rule.action, rule.threshold, entities, scanner.isolated)
+            )
+        return Side(
+            tuple(r for r in compiled if not r.isolated),
+            tuple(r for r in compiled if r.isolated),
+        )
+
+    return Policy(name, side(config.input), side(config.output))
+
+
+class Guardrails:
+    """Every policy of the config, which call gets which, and the scan worker."""
+
+    def __init__(self, config: GuardrailsConfig, metrics: GatewayMetrics | None = None) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.policies = {name: compile_policy(name, p) for name, p in config.policies.items()}
+        pick = self.policies.get
+        self.default = pick(config.default) if config.default else None
+        self.by_model = {m: self.policies[p] for m, p in config.models.items()}
+        self.by_team = {t: self.policies[p] for t, p in config.teams.items()}
+        self.by_key = {k: self.policies[p] for k, p in config.keys.items()}
+        used = [self.default, *self.by_model.values(), *self.by_team.values()]
+        used += self.by_key.values()
+        isolated = {
+            r.scanner for p in used if p is not None for r in p.input.isolated + p.output.isolated
+        }
+        self.worker = (
+            ScanWorker(sorted(isolated), config.worker.start_timeout_s) if isolated else None
+        )
+        self.timeout_s = config.worker.timeout_ms / 1000
+        self.fail_open = config.worker.on_timeout == "allow"
+        #: Whether any call can get a policy at all: without one the stage isn't built.
+        self.enabled = any(p is not None and (p.input.rules or p.output.rules) for p in used)
+
+    async def start(self) -> None:
+        if self.worker is not None:
+            await self.worker.start()
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
+
+    def policy_for(self, exchange: Exchange) -> Policy | None:
+        key = exchange.key
+        if key is not None:
+            if self.by_key:
+                policy = self.by_key.get(key.id) or self.by_key.get(key.name)
+                if policy is not None:
+                    return policy
+            if key.team is not None and self.by_team:
+                policy = self.by_team.get(key.team)
+                if policy is not None:
+                    return policy
+        return self.by_model.get(exchange.model, self.default)
+
+    # --- scanning -------------------------------------------------------------------------
+
+    async def scan(
+        self, policy: Policy, side: Side, direction: Direction, slots: Sequence[Slot], model: str
+    ) -> list[tuple[Rule, list[list[Finding]]]]:
+        """Per rule, per slot, the findings that count. Records nothing."""
+        size = sum(len(s.text) for s in slots)
+        if size > self.config.max_scan_chars and side.strict:
+            raise RequestTooLarge(
+                f"{size} characters of {direction} text exceed what guardrail policy "
+                f"'{policy.name}' may scan (guardrails.max_scan_chars = "
+                f"{self.config.max_scan_chars})",
+                code="guardrail_scan_limit",
+            )
+        contexts = [ScanContext(direction, s.role, s.trusted, model) for s in slots]
+        texts = [s.text for s in slots]
+        started = time.perf_counter()
+        sent = None
+        if side.isolated and self.worker is not None:
+            names = [r.scanner for r in side.isolated]
+            sent = self.worker.scan(names, texts, contexts, self.timeout_s)
+        results: list[tuple[Rule, list[list[Finding]]]] = []
+        for rule in side.inline:
+            scanner = build(rule.scanner)
+            results.append(
+                (
+                    rule,
+                    [rule.keep(scanner.scan(t, c)) for t, c in zip(texts, contexts, strict=True)],
+                )
+            )
+        if self.metrics is not None and side.inline:
+            self.metrics.guardrail_seconds.labels(direction, "inline").observe(
+                time.perf_counter() - started
+            )
+        if sent is not None:
+            began = time.perf_counter()
+            try:
+                found = await sent
+            except ScanUnavailable as exc:
+                return results + [
+                    self._unavailable(policy, direction, r, exc) for r in side.isolated
+                ]
+            if self.metrics is not None:
+                self.metrics.guardrail_seconds.labels(direction, "worker").observe(
+                    time.perf_counter() - began
+                )
+            for rule in side.isolated:
+                results.append((rule, [rule.keep(f) for f in found[rule.scanner]]))
+        return results
+
+    def _unavailable(
+        self, policy: Policy, direction: Direction, rule: Rule, exc: ScanUnavailable
+    ) -> tuple[Rule, list[list[Finding]]]:
+        if self.metrics is not None:
+            self.metrics.guardrail_verdicts.labels(direction, rule.scanner, "timeout").value += 1
+        if not self.fail_open:
+            raise GuardrailUnavailable(
+                f"guardrail policy '{policy.name}' could not run scanner '{rule.scanner}' on "
+                f"the {direction} in time, and fails closed ({exc})",
+                code="scanner_unavailable",
+            )
+        return Rule(rule.scanner, "timeout", rule.threshold, rule.entities, True), []
+
+    def record(
+        self,
+        exchange: Exchange,
+        policy: Policy,
+        direction: Direction,
+        slots: Sequence[Slot],
+        results: list[tuple[Rule, list[list[Finding]]]],
+        note: str | None = None,
+    ) -> None:
+        verdicts = exchange.guard if exchange.guard is not None else []
+        metrics = self.metrics
+        for rule, per_slot in results:
+            found = [(slots[i], f) for i, fs in enumerate(per_slot) for f in fs]
+            if rule.action == "timeout":
+                outcome = "timeout"
+            elif not found:
+                outcome = "clean"
+            else:
+                outcome = {"block": "blocked", "redact": "redacted"}.get(rule.action, "flagged")
+                if note is not None:
+                    outcome = "flagged"
+            verdict: dict[str, Any] = {
+                "direction": direction,
+                "policy": policy.name,
+                "scanner": rule.scanner,
+                "action": rule.action,
+                "outcome": outcome,
+                "score": max((f.score for _, f in found), default=0.0),
+                "count": len(found),
+                "findings": [
+                    {
+                        "type": f.type,
+                        "start": f.start,
+                        "end": f.end,
+                        "score": f.score,
+                        "at": s.where,
+                    }
+                    for s, f in found[:MAX_LOGGED_FINDINGS]
+                ],
+            }
+            if note is not None:
+                verdict["note"] = note
+            verdicts.append(verdict)
+            if metrics is not None and outcome != "timeout":
+                metrics.guardrail_verdicts.labels(direction, rule.scanner, outcome).value += 1
+                for _, f in found:
+                    metrics.guardrail_findings.labels(direction, rule.scanner, f.type).value += 1
+        exchange.guard = verdicts
+
+    # --- input ----------------------------------------------------------------------------
+
+    async def screen_input(self, exchange: Exchange, policy: Policy) -> None:
+        """Block the call, or rewrite its body with placeholders, or only record."""
+        slots = request_slots(exchange.operation, exchange.body, exchange.headers)
+        if not slots:
+            return
+        results = await self.scan(policy, policy.input, "input", slots, exchange.model)
+        self.record(exchange, policy, "input", slots, results)
+        try:
+            _refuse_if_blocked(policy, "input", slots, results)
+        except GuardrailBlocked:
+            # What blocked it (and what would have been redacted) is not stored either.
+            hidden = _spans(results, ("block", "redact"))
+            changes = {slots[i].path: mask(slots[i].text, found) for i, found in hidden.items()}
+            exchange.stored_request = orjson.dumps(rewritten(exchange.body, changes))
+            raise
+        spans = _spans(results, ("redact",))
+        if not spans:
+            return
+        redactor = Redactor(s.text for s in slots)
+        changes = {
+            slots[i].path: redactor.redact(slots[i].text, found) for i, found in spans.items()
+        }
+        exchange.body = rewritten(exchange.body, changes)
+        exchange.redactor = redactor
+        exchange.stored_request = orjson.dumps(exchange.body)
+
+    # --- output ---------------------------------------------------------------------------
+
+    async def screen_output(self, exchange: Exchange, policy: Policy) -> None:
+        """A whole (non-streaming) response: scan it, mask or refuse, restore placeholders."""
+        data = exchange.response_data
+        redactor = exchange.redactor
+        if data is None or (redactor is None and not policy.output.rules):
+            return
+        slots = response_slots(exchange.operation, data)
+        if not slots:
+            return
+        masks: dict[int, list[Finding]] = {}
+        if policy.output.rules:
+            results = await self.scan(policy, policy.output, "output", slots, exchange.model)
+            if redactor is not None:
+                results = [
+                    (
+                        r,
+                        [
+                            _outside_placeholders(s.text, redactor, f)
+                            for s, f in zip(slots, per, strict=True)
+                        ],
+                    )
+                    for r, per in results
+                ]
+            self.record(exchange, policy, "output", slots, results)
+            try:
+                _refuse_if_blocked(policy, "output", slots, results)
+            except GuardrailBlocked:
+                hidden = _spans(results, ("block", "redact"))
+                changes = {slots[i].path: mask(slots[i].text, f) for i, f in hidden.items()}
+                exchange.stored_response = orjson.dumps(rewritten(data, changes))
+                raise
+            masks = _spans(results, ("redact",))
+        stored: dict[Any, str] = {}
+        sent: dict[Any, str] = {}
+        for i, slot in enumerate(slots):
+            text = mask(slot.text, masks[i]) if i in masks else slot.text
+            if text is not slot.text:
+                stored[slot.path] = text
+            restored = redactor.restore(text) if redactor is not None else text
+            if restored != slot.text:
+                sent[slot.path] = restored
+        if not sent and not stored:
+            return
+        upstream = exchange.response_body
+        client = rewritten(data, sent)
+        exchange.response_data = client
+        exchange.response_body = orjson.dumps(client)
+        exchange.stored_response = orjson.dumps(rewritten(data, stored)) if stored else upstream
+
+    def stream(
+        self, exchange: Exchange, policy: Policy, events: AsyncGenerator[bytes, None]
+    ) -> AsyncGenerator[bytes, None]:
+        return screened(self, exchange, policy, events)
+
+
+def _spans(
+    results: list[tuple[Rule, list[list[Finding]]]], actions: tuple[str, ...]
+) -> dict[int, list[Finding]]:
+    """Per slot index, the findings of the rules with these actions."""
+    spans: dict[int, list[Finding]] = {}
+    for rule, per_slot in results:
+        if rule.action in actions:
+            for i, found in enumerate(per_slot):
+                if found:
+                    spans.setdefault(i, []).extend(found)
+    return spans
+
+
+def _refuse_if_blocked(
+    policy: Policy,
+    direction: Direction,
+    slots: Sequence[Slot],
+    results: list[tuple[Rule, list[list[Finding]]]],
+) -> None:
+    for rule, per_slot in results:
+        if rule.action != "block":
+            continue
+        hits = [(slots[i], f) for i, fs in enumerate(per_slot) for f in fs]
+        if hits:
+            raise blocked_error(policy, rule, direction, [f for _, f in hits], hits[0][0].where)
+
+
+def blocked_error(
+    policy: Policy, rule: Rule, direction: Direction, found: list[Finding], where: str
+) -> GuardrailBlocked:
+    """The refusal: policy, scanner, entity types and place, never the text."""
+    types = ", ".join(sorted({f.type for f in found}))
+    return GuardrailBlocked(
+        f"blocked by guardrail policy '{policy.name}': scanner '{rule.scanner}' found "
+        f"{types} in the {direction} ({where})",
+        param=where if direction == "input" else None,
+        code=rule.scanner,
+    )
+
+
+def _outside_placeholders(text: str, redactor: Redactor, found: list[Finding]) -> list[Finding]:
+    """Findings that don't touch a placeholder this call issued (those are ours)."""
+    if not found or "<" not in text:
+        return found
+    ours = [m.span() for m in redactor.placeholder_spans(text)]
+    if not ours:
+        return found
+    return [f for f in found if not any(f.start < e and s < f.end for s, e in ours)]
+
+
+class Screen:
+    """The guardrails stage: input before routing, output after."""
+
+    def __init__(self, guardrails: Guardrails) -> None:
+        self.guardrails = guardrails
+
+    async def __call__(self, exchange: Exchange, call_next: Next) -> None:
+        guardrails = self.guardrails
+        policy = guardrails.policy_for(exchange)
+        if policy is None:
+            await call_next(exchange)
+            return
+        if policy.input.rules:
+            await guardrails.screen_input(exchange, policy)
+        await call_next(exchange)
+        if exchange.events is None:
+            await guardrails.screen_output(exchange, policy)
+        elif exchange.redactor is not None or policy.output.rules:
+            exchange.events = guardrails.stream(exchange, policy, exchange.events)
