@@ -12,6 +12,7 @@ from rich.console import Console
 
 from gatehouse import __version__
 from gatehouse.cli.db import db_app
+from gatehouse.cli.guard import guard_app
 from gatehouse.cli.keys import keys_app
 from gatehouse.cli.observe import logs_app, stats
 from gatehouse.config import Config, ConfigError, load_config
@@ -30,6 +31,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(logs_app, name="logs")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(guard_app, name="guard")
 app.command("stats")(stats)
 
 UrlOption = Annotated[
