@@ -286,3 +286,29 @@ def test_nhs_number_checked() -> None:
 def test_scores_stay_in_range() -> None:
     text = "Call +1-984-182-0190 or mail a@b.com on 2020-01-02; SSN 536-22-1874"
     assert all(0.0 <= f.score <= 1.0 for f in scanner.scan(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DATABASE_URL=postgres://admin:s3cretPw@db.internal.example.com:5432/app",
+        "git remote add origin https://oauth2token123@gitlab.example.com/team/repo.git",
+    ],
+)
+def test_url_credentials_are_not_mailboxes(text: str) -> None:
+    assert values(text, "EMAIL_ADDRESS") == []
+
+
+def test_a_card_shaped_run_inside_an_iban_is_the_iban() -> None:
+    # A Swiss IBAN whose digits 6928 4412 0170 1523 happen to pass Luhn.
+    assert luhn_complete("692844120170152") == "6928441201701523"
+    number = iban("CH", "69284412017015239")
+    spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    text = f"Pay to {spaced} by Friday"
+    assert values(text, "IBAN_CODE") == [spaced]
+    assert values(text, "CREDIT_CARD") == []
+
+
+def test_a_version_shortly_before_a_dotted_quad_is_not_an_ip() -> None:
+    assert values("the firmware version is now 4.2.0.17", "IP_ADDRESS") == []
+    assert values("Version notes aside, we moved DNS to 8.8.8.8 today", "IP_ADDRESS") == ["8.8.8.8"]

@@ -222,3 +222,23 @@ def test_prose_without_secrets() -> None:
         "documented in the runbook."
     )
     assert found(text) == []
+
+
+def test_a_token_alone_before_the_at_of_a_url_is_a_credential() -> None:
+    key = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+    dsn = f"SENTRY_DSN=https://{key}@o4501.ingest.sentry.example/42"
+    assert found(dsn) == [("URL_PASSWORD", key)]
+    token = "ghp_" + fake(36)
+    # A known kind there is reported once, as itself.
+    assert found(f"git clone https://{token}@github.com/a/b") == [("GITHUB_TOKEN", token)]
+
+
+def test_mysql_inline_password() -> None:
+    password = "Tr0" + fake(6) + "&3"
+    assert found(f"mysql -u admin -p{password} shop") == [("PASSWORD", password)]
+    assert found("mysql -u admin -p shop") == []  # asks at the prompt
+
+
+def test_subresource_integrity_hashes_are_not_secrets() -> None:
+    digest = base64.b64encode(bytes(rng.getrandbits(8) for _ in range(64))).decode()
+    assert found(f'"integrity": "sha512-{digest}"') == []

@@ -90,7 +90,10 @@ _IBAN_LENGTHS = {
 }
 _SSN = re.compile(r"(\d(?<![\d-]\d)\d{2})([- ])(\d{2})\2(\d{4})(?![\d-]|\.\d)")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
-_VERSION_WORDS = re.compile(r"\b(?:version|ver\.?|release|v)\s*$", re.I)
+#: "firmware version is now 4.2.0.17": a version word shortly before, same line.
+_VERSION_NEAR = re.compile(
+    r"\b(?:version|ver\.?|release|firmware|build|v)\b[^\n]{0,12}\Z", re.I
+)
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|::?)(?:[0-9A-Fa-f]{0,4}:){1,7}"
     r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\d)"
@@ -287,6 +290,11 @@ class PatternPii:
         found += _ssns(text, windows, lowered)
         for recogniser in (_cards, _ibans, _ips, _dates):
             found += recogniser(text, windows)
+        ibans = [f for f in found if f.type == "IBAN_CODE"]
+        if ibans:  # a Luhn-valid run of digits inside an IBAN is part of the IBAN
+            found = [
+                f for f in found if f.type != "CREDIT_CARD" or not _overlaps(f.start, f.end, ibans)
+            ]
         found += list(_phones(text, windows, found))
         found += list(_years(text, windows, found))
         return found
@@ -354,6 +362,11 @@ def _near(
     return pattern.search(text, max(0, start - before), min(len(text), end + after)) is not None
 
 
+#: What comes before the "user:password@" or "token@" of a URL (postgres://, https://):
+#: the part before "@" is credentials, not a mailbox (the secrets scanner's concern).
+_URL_USERINFO = re.compile(r"(?://|://[^\s/@:]{1,64}:)\Z")
+
+
 def _emails(text: str) -> Iterator[Finding]:
     at = text.find("@")
     while at >= 0:
@@ -363,7 +376,7 @@ def _emails(text: str) -> Iterator[Finding]:
         while start < at and not text[start].isalnum():
             start += 1
         domain = _EMAIL_DOMAIN.match(text, at + 1)
-        if start < at and domain is not None:
+        if start < at and domain is not None and not _URL_USERINFO.search(text, 0, start):
             yield Finding("EMAIL_ADDRESS", start, domain.end(), 1.0)
         at = text.find("@", at + 1)
 
@@ -473,7 +486,7 @@ def _ssns(text: str, windows: Windows, lowered: str) -> Iterator[Finding]:
 def _ips(text: str, windows: Windows) -> Iterator[Finding]:
     if "." in text:
         for m in _in(_IPV4, text, windows, 4, frozenset(".")):
-            if _VERSION_WORDS.search(text, max(0, m.start() - 10), m.start()):
+            if _VERSION_NEAR.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "version 1.2.3.4"
             try:
                 ipaddress.IPv4Address(m.group())

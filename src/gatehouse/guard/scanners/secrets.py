@@ -103,6 +103,11 @@ _PREFIXED = [
 _PEM_BEGIN = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----")
 _GCP_PRIVATE_KEY = re.compile(r'"private_key"\s*:\s*"((?:[^"\\]|\\.)*)')
 _JWT = re.compile(r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{4,})\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_URL_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_~.-]{16,})@")
+#: mysql -u admin -pSECRET (the client's only way to take a password inline)
+_CLI_PASSWORD = re.compile(r"\bmysql(?:dump|admin|sh)?\b[^\n]*?\s-p(?![\s-])([^\s'\"]+)")
+#: Subresource-integrity hashes (npm lockfiles, <script integrity=...>): digests, not keys.
+_SRI = re.compile(r"sha(?:1|256|384|512)-")
 _URL_PASSWORD = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"<>]+:([^\s/@'\"<>]+)@")
 _PASSWORD = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Za-z_]*(?:password|passwd|passphrase|pwd)|pass)['\"]?"
@@ -174,10 +179,12 @@ class SecretScanner:
         if "eyJ" in text:
             found += _jwts(text)
         if "://" in text:
-            found += _url_passwords(text)
+            found += list(_url_passwords(text, found))
         lowered = text.lower()
         if "pass" in lowered or "pwd" in lowered:
             found += _passwords(text)
+        if "mysql" in lowered:
+            found += _cli_passwords(text)
         if "aws" in lowered or "amazon" in lowered or "secret_access" in lowered:
             found += _near_words("AWS_SECRET_KEY", _AWS_WORDS, _AWS_SECRET, text, 0.9)
         if "key=" in lowered:
@@ -218,10 +225,24 @@ def _jwts(text: str) -> Iterator[Finding]:
             yield Finding("JWT", m.start(), m.end(), 0.95)
 
 
-def _url_passwords(text: str) -> Iterator[Finding]:
+def _url_passwords(text: str, specific: list[Finding]) -> Iterator[Finding]:
     for m in _URL_PASSWORD.finditer(text):
         if not _PLACEHOLDER.fullmatch(m[1]):
             yield Finding("URL_PASSWORD", m.start(1), m.end(1), 0.9)
+    # A long token alone before "@" (https://TOKEN@host, a Sentry DSN's key) is a
+    # credential too, whatever its shape: hex keys would otherwise pass for digests.
+    for m in _URL_TOKEN.finditer(text):
+        token = m[1]
+        if _covered(m.start(1), m.end(1), specific) or _PLACEHOLDER.fullmatch(token):
+            continue  # a token of a known kind already found there
+        if any(c.isdigit() for c in token):
+            yield Finding("URL_PASSWORD", m.start(1), m.end(1), 0.8)
+
+
+def _cli_passwords(text: str) -> Iterator[Finding]:
+    for m in _CLI_PASSWORD.finditer(text):
+        if not _PLACEHOLDER.fullmatch(m[1]):
+            yield Finding("PASSWORD", m.start(1), m.end(1), 0.85)
 
 
 def _passwords(text: str) -> Iterator[Finding]:
@@ -284,7 +305,12 @@ def _looks_random(token: str) -> bool:
 
 def _high_entropy(text: str, specific: list[Finding]) -> Iterator[Finding]:
     for m in _CANDIDATE.finditer(text):
-        token = m.group()
+        start, end = m.span()
+        while text[start] in "/-_" and end - start > 20:  # "//ghp_…" in a URL: not the token
+            start += 1
+        token = text[start:end]
+        if _SRI.match(token):
+            continue
         has_digit = any(c.isdigit() for c in token)
         has_lower = any(c.islower() for c in token)
         has_upper = any(c.isupper() for c in token)
@@ -292,7 +318,7 @@ def _high_entropy(text: str, specific: list[Finding]) -> Iterator[Finding]:
             continue
         if _UUID.fullmatch(token) or not _looks_random(token):
             continue
-        if _covered(m.start(), m.end(), specific):
+        if _covered(start, end, specific):
             continue
         if _HEX.fullmatch(token):
             if _entropy(token) < 3.0:
@@ -302,7 +328,7 @@ def _high_entropy(text: str, specific: list[Finding]) -> Iterator[Finding]:
             if _entropy(token) < 3.5:
                 continue
             score = 0.85 if len(token) >= 32 else 0.7
-        yield Finding("HIGH_ENTROPY", m.start(), m.end(), score)
+        yield Finding("HIGH_ENTROPY", start, end, score)
 
 
 def _covered(start: int, end: int, findings: list[Finding]) -> bool:
