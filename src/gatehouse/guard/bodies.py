@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from gatehouse.guard.redaction import mask
-from gatehouse.guard.scanners.base import Scanner
+from gatehouse.guard.redaction import mask, mask_pieces
+from gatehouse.guard.scanners.base import Finding, Scanner
 from gatehouse.guard.scanners.registry import build
 
 #: What the store masks: the pattern scanners, at the policies' default threshold.
@@ -25,12 +25,7 @@ class BodyMasker:
         self.scanners: list[Scanner] = [build(name) for name in scanners]
 
     def text(self, value: str) -> str:
-        found = [
-            f
-            for scanner in self.scanners
-            for f in scanner.scan(value)
-            if f.score >= STORAGE_THRESHOLD
-        ]
+        found = self._found(value)
         return mask(value, found) if found else value
 
     def body(self, raw: bytes) -> bytes:
@@ -39,17 +34,51 @@ class BodyMasker:
             return orjson.dumps(self._walk(orjson.loads(raw)))
         except orjson.JSONDecodeError:
             pass
-        if raw.lstrip().startswith(b"data:"):
-            events = []
-            for event in raw.split(b"\n\n"):
-                if event.startswith(b"data:") and not event.startswith(b"data: [DONE]"):
-                    try:
-                        event = b"data: " + orjson.dumps(self._walk(orjson.loads(event[5:])))
-                    except orjson.JSONDecodeError:
-                        event = self.text(event.decode("utf-8", "replace")).encode()
-                events.append(event)
-            return b"\n\n".join(events)
+        if b"data:" in raw[:256]:
+            return self._stream(raw)
         return self.text(raw.decode("utf-8", "replace")).encode()
+
+    def _stream(self, raw: bytes) -> bytes:
+        """A stream's events, each text masked as a whole: a value split across chunks
+        is found in the joined text and masked in every chunk it touches."""
+        from gatehouse.guard.streaming import _data, _texts
+
+        events: list[bytes | dict[str, Any]] = []
+        pieces: dict[tuple[int, int], list[tuple[dict[str, Any], str]]] = {}
+        for event in raw.split(b"\n\n"):
+            data = _data(event)
+            try:
+                chunk = orjson.loads(data) if data and data != b"[DONE]" else None
+            except orjson.JSONDecodeError:
+                chunk = None
+            if not isinstance(chunk, dict):
+                events.append(event if data is None or data == b"[DONE]" else self._raw(event))
+                continue
+            if isinstance(chunk.get("choices"), list):
+                for holder, key, text_key, _ in _texts(chunk, completions=False):
+                    if isinstance(holder.get(key), str):
+                        pieces.setdefault(text_key, []).append((holder, key))
+            events.append(chunk)
+        for places in pieces.values():
+            texts = [holder[key] for holder, key in places]
+            found = self._found("".join(texts))
+            if found:
+                for (holder, key), masked in zip(places, mask_pieces(texts, found), strict=True):
+                    holder[key] = masked
+        return b"\n\n".join(
+            e if isinstance(e, bytes) else b"data: " + orjson.dumps(e) for e in events
+        )
+
+    def _raw(self, event: bytes) -> bytes:
+        return self.text(event.decode("utf-8", "replace")).encode()
+
+    def _found(self, value: str) -> list[Finding]:
+        return [
+            f
+            for scanner in self.scanners
+            for f in scanner.scan(value)
+            if f.score >= STORAGE_THRESHOLD
+        ]
 
     def _walk(self, node: Any) -> Any:
         if isinstance(node, str):

@@ -50,6 +50,9 @@ def request_slots(
                     role = str(message.get("role") or "user")
                     trusted = role != "tool" and i not in untrusted
                     _message_slots(slots, ("messages", i), message, role, trusted)
+        user = body.get("user")  # the end user's id: often an e-mail address
+        if isinstance(user, str) and user:
+            slots.append(Slot(("user",), user, "user"))
     elif operation == "completions":
         _strings(slots, ("prompt",), body.get("prompt"), "user")
     elif operation == "embeddings":
@@ -87,6 +90,10 @@ def _message_slots(
         for j, part in enumerate(content):
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 slots.append(Slot((*at, "content", j, "text"), part["text"], role, trusted))
+    legacy = message.get("function_call")
+    if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+        path = (*at, "function_call", "arguments")
+        slots.append(Slot(path, legacy["arguments"], role, trusted))
     calls = message.get("tool_calls")
     if isinstance(calls, list):
         for j, call in enumerate(calls):
@@ -109,7 +116,8 @@ def _untrusted(headers: Mapping[str, str] | None) -> frozenset[int]:
     raw = headers.get(UNTRUSTED_HEADER) if headers is not None else None
     if not raw:
         return frozenset()
-    return frozenset(int(p) for p in raw.split(",") if p.strip().isdigit())
+    indexes = (p.strip() for p in raw[:4096].split(","))
+    return frozenset(int(p) for p in indexes if p.isascii() and p.isdigit() and len(p) < 7)
 
 
 def rewritten(body: Mapping[str, Any], changes: dict[Path, str]) -> dict[str, Any]:

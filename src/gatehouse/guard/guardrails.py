@@ -13,6 +13,8 @@ text). Findings inside a placeholder the gateway itself issued are not the model
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from gatehouse.telemetry.metrics import GatewayMetrics
 
 Next = Callable[["Exchange"], Awaitable[None]]
+log = logging.getLogger("gatehouse.guard")
 
 #: Findings kept per verdict in the request log; the count says how many there were.
 MAX_LOGGED_FINDINGS = 50
@@ -149,31 +152,30 @@ class Guardrails:
     async def scan(
         self, policy: Policy, side: Side, direction: Direction, slots: Sequence[Slot], model: str
     ) -> list[tuple[Rule, list[list[Finding]]]]:
-        """Per rule, per slot, the findings that count. Records nothing."""
-        size = sum(len(s.text) for s in slots)
-        if size > self.config.max_scan_chars and side.strict:
-            raise RequestTooLarge(
-                f"{size} characters of {direction} text exceed what guardrail policy "
-                f"'{policy.name}' may scan (guardrails.max_scan_chars = "
-                f"{self.config.max_scan_chars})",
-                code="guardrail_scan_limit",
-            )
+        """Per rule, per slot, the findings that count. Records nothing.
+
+        A rule whose scanner could not run (the worker late or gone) comes back with the
+        action ``timeout`` and no findings; :meth:`refuse_unscanned` decides what then.
+        """
         contexts = [ScanContext(direction, s.role, s.trusted, model) for s in slots]
         texts = [s.text for s in slots]
-        started = time.perf_counter()
-        sent = None
+        sent: asyncio.Future[dict[str, list[list[Finding]]]] | None = None
         if side.isolated and self.worker is not None:
             names = [r.scanner for r in side.isolated]
-            sent = self.worker.scan(names, texts, contexts, self.timeout_s)
-        results: list[tuple[Rule, list[list[Finding]]]] = []
-        for rule in side.inline:
-            scanner = build(rule.scanner)
-            results.append(
-                (
-                    rule,
-                    [rule.keep(scanner.scan(t, c)) for t, c in zip(texts, contexts, strict=True)],
-                )
-            )
+            # Sent first: the worker scans while the inline scanners run here.
+            sent = asyncio.ensure_future(self.worker.scan(names, texts, contexts, self.timeout_s))
+        started = time.perf_counter()
+        try:
+            if sum(map(len, texts)) > INLINE_THREAD_CHARS:
+                # A long text would hold the event loop for milliseconds: scan it in a
+                # thread, so other calls' I/O goes on between the scanner's slices.
+                results = await asyncio.to_thread(_inline, side.inline, texts, contexts)
+            else:
+                results = _inline(side.inline, texts, contexts)
+        except BaseException:
+            if sent is not None:
+                sent.cancel()
+            raise
         if self.metrics is not None and side.inline:
             self.metrics.guardrail_seconds.labels(direction, "inline").observe(
                 time.perf_counter() - started
@@ -183,9 +185,12 @@ class Guardrails:
             try:
                 found = await sent
             except ScanUnavailable as exc:
-                return results + [
-                    self._unavailable(policy, direction, r, exc) for r in side.isolated
-                ]
+                log.warning("guardrail scan worker unavailable (%s): %s", direction, exc)
+                empty: list[list[Finding]] = [[] for _ in texts]
+                for r in side.isolated:
+                    late = Rule(r.scanner, "timeout", r.threshold, r.entities, True)
+                    results.append((late, empty))
+                return results
             if self.metrics is not None:
                 self.metrics.guardrail_seconds.labels(direction, "worker").observe(
                     time.perf_counter() - began
@@ -194,18 +199,42 @@ class Guardrails:
                 results.append((rule, [rule.keep(f) for f in found[rule.scanner]]))
         return results
 
-    def _unavailable(
-        self, policy: Policy, direction: Direction, rule: Rule, exc: ScanUnavailable
-    ) -> tuple[Rule, list[list[Finding]]]:
-        if self.metrics is not None:
-            self.metrics.guardrail_verdicts.labels(direction, rule.scanner, "timeout").value += 1
-        if not self.fail_open:
+    def check_size(
+        self,
+        exchange: Exchange,
+        policy: Policy,
+        side: Side,
+        direction: Direction,
+        slots: Sequence[Slot],
+    ) -> None:
+        """More text than may be scanned, under a rule that must see it all: 413, and
+        the store keeps no body it couldn't scan."""
+        size = sum(len(s.text) for s in slots)
+        if size > self.config.max_scan_chars and side.strict:
+            _not_stored(exchange, direction)
+            raise RequestTooLarge(
+                f"{size} characters of {direction} text exceed what guardrail policy "
+                f"'{policy.name}' may scan (guardrails.max_scan_chars = "
+                f"{self.config.max_scan_chars})",
+                code="guardrail_scan_limit",
+            )
+
+    def refuse_unscanned(
+        self,
+        exchange: Exchange,
+        policy: Policy,
+        direction: Direction,
+        results: list[tuple[Rule, list[list[Finding]]]],
+    ) -> None:
+        """Fail closed (unless configured open) when a scanner couldn't run."""
+        late = [r for r, _ in results if r.action == "timeout"]
+        if late and not self.fail_open:
+            _not_stored(exchange, direction)
             raise GuardrailUnavailable(
-                f"guardrail policy '{policy.name}' could not run scanner '{rule.scanner}' on "
-                f"the {direction} in time, and fails closed ({exc})",
+                f"guardrail policy '{policy.name}' could not run scanner '{late[0].scanner}' "
+                f"on the {direction} in time, and fails closed",
                 code="scanner_unavailable",
             )
-        return Rule(rule.scanner, "timeout", rule.threshold, rule.entities, True), []
 
     def record(
         self,
@@ -250,10 +279,12 @@ class Guardrails:
             if note is not None:
                 verdict["note"] = note
             verdicts.append(verdict)
-            if metrics is not None and outcome != "timeout":
+            if metrics is not None:
                 metrics.guardrail_verdicts.labels(direction, rule.scanner, outcome).value += 1
+                known = build(rule.scanner).types
                 for _, f in found:
-                    metrics.guardrail_findings.labels(direction, rule.scanner, f.type).value += 1
+                    kind = f.type if f.type in known else "OTHER"  # the label set stays bounded
+                    metrics.guardrail_findings.labels(direction, rule.scanner, kind).value += 1
         exchange.guard = verdicts
 
     # --- input ----------------------------------------------------------------------------
@@ -263,8 +294,10 @@ class Guardrails:
         slots = request_slots(exchange.operation, exchange.body, exchange.headers)
         if not slots:
             return
+        self.check_size(exchange, policy, policy.input, "input", slots)
         results = await self.scan(policy, policy.input, "input", slots, exchange.model)
         self.record(exchange, policy, "input", slots, results)
+        self.refuse_unscanned(exchange, policy, "input", results)
         try:
             _refuse_if_blocked(policy, "input", slots, results)
         except GuardrailBlocked:
@@ -297,6 +330,7 @@ class Guardrails:
             return
         masks: dict[int, list[Finding]] = {}
         if policy.output.rules:
+            self.check_size(exchange, policy, policy.output, "output", slots)
             results = await self.scan(policy, policy.output, "output", slots, exchange.model)
             if redactor is not None:
                 results = [
@@ -310,6 +344,7 @@ class Guardrails:
                     for r, per in results
                 ]
             self.record(exchange, policy, "output", slots, results)
+            self.refuse_unscanned(exchange, policy, "output", results)
             try:
                 _refuse_if_blocked(policy, "output", slots, results)
             except GuardrailBlocked:
@@ -339,6 +374,37 @@ class Guardrails:
         self, exchange: Exchange, policy: Policy, events: AsyncGenerator[bytes, None]
     ) -> AsyncGenerator[bytes, None]:
         return screened(self, exchange, policy, events)
+
+
+#: Inline scans of more text than this run in a thread rather than on the event loop.
+INLINE_THREAD_CHARS = 32_768
+#: What the store keeps of a body the guardrails refused without scanning it whole.
+NOT_STORED = b'{"gatehouse": "body not stored: the guardrails could not scan it"}'
+
+
+def _inline(
+    rules: tuple[Rule, ...], texts: list[str], contexts: list[ScanContext]
+) -> list[tuple[Rule, list[list[Finding]]]]:
+    results = []
+    for rule in rules:
+        scanner = build(rule.scanner)
+        try:
+            pairs = zip(texts, contexts, strict=True)
+            results.append((rule, [rule.keep(scanner.scan(t, c)) for t, c in pairs]))
+        except Exception:
+            # A scanner bug must not become a 500, nor let the text through silently:
+            # the rule counts as not run, and the policy fails closed or open.
+            log.exception("guardrail scanner %r failed", rule.scanner)
+            late = Rule(rule.scanner, "timeout", rule.threshold, rule.entities, False)
+            results.append((late, [[] for _ in texts]))
+    return results
+
+
+def _not_stored(exchange: Exchange, direction: Direction) -> None:
+    if direction == "input":
+        exchange.stored_request = NOT_STORED
+    else:
+        exchange.stored_response = NOT_STORED
 
 
 def _spans(

@@ -112,6 +112,34 @@ def mask(text: str, findings: Iterable[Finding]) -> str:
     return "".join(out)
 
 
+def mask_pieces(pieces: list[str], findings: Iterable[Finding]) -> list[str]:
+    """``mask`` over the text ``"".join(pieces)``, handed back as pieces of the same
+    count: a value split across pieces (a stream's chunks) is masked whole, its
+    ``<TYPE>`` in the piece where it began."""
+    spans = merge(findings)
+    out: list[str] = []
+    k = 0
+    pos = 0
+    for piece in pieces:
+        start, end = pos, pos + len(piece)
+        kept: list[str] = []
+        i = start
+        while i < end:
+            while k < len(spans) and spans[k].end <= i:
+                k += 1
+            if k < len(spans) and spans[k].start <= i:
+                if i == spans[k].start:
+                    kept.append(f"<{_kind(spans[k].type)}>")
+                i = min(spans[k].end, end)
+            else:
+                stop = min(spans[k].start, end) if k < len(spans) else end
+                kept.append(piece[i - start : stop - start])
+                i = stop
+        out.append("".join(kept))
+        pos = end
+    return out
+
+
 def _kind(entity_type: str) -> str:
     return re.sub(r"[^A-Z0-9_]", "_", entity_type.upper()) or "REDACTED"
 

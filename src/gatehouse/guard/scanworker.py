@@ -30,6 +30,8 @@ _LEN = struct.Struct(">I")
 _MAX_FRAME = 64 * 1024 * 1024
 #: Seconds between two start attempts of a worker that keeps dying.
 _RESTART_BACKOFF_S = 1.0
+#: Calls waiting on the worker beyond which a new one is refused at once.
+MAX_QUEUED = 8
 
 
 class ScanUnavailable(Exception):
@@ -67,12 +69,13 @@ class ScanWorker:
         try:
             hello = await asyncio.wait_for(_read_frame(proc.stdout), self.start_timeout_s)
         except (TimeoutError, asyncio.IncompleteReadError) as exc:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+            await _kill(proc)
             raise RuntimeError(
                 f"scan worker for {', '.join(self.scanners)} did not start: {exc!r}"
             ) from None
+        except BaseException:  # cancelled (the gateway closing): leave no orphan
+            await asyncio.shield(_kill(proc))
+            raise
         if "error" in hello:
             await proc.wait()
             raise RuntimeError(f"scan worker failed to load its scanners: {hello['error']}")
@@ -97,6 +100,10 @@ class ScanWorker:
         if proc is None or proc.returncode is not None or proc.stdin is None:
             self._restart_soon()
             raise ScanUnavailable("the scan worker is not running")
+        if len(self._pending) >= MAX_QUEUED:
+            # Behind this many calls it would be late anyway: say so now, not at the
+            # deadline, and don't lengthen the queue for the calls after it.
+            raise ScanUnavailable(f"the scan worker is busy ({len(self._pending)} calls queued)")
         call_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[call_id] = future
@@ -106,6 +113,9 @@ class ScanWorker:
                 "scanners": names,
                 "texts": texts,
                 "contexts": [(c.direction, c.role, c.trusted, c.model) for c in contexts],
+                # The worker skips a call whose caller has stopped waiting (CLOCK_MONOTONIC
+                # is the same clock in every process of the machine).
+                "deadline": time.monotonic() + timeout_s,
             }
         )
         try:
@@ -120,7 +130,9 @@ class ScanWorker:
         finally:
             self._pending.pop(call_id, None)
         if "error" in reply:
-            raise ScanUnavailable(f"the scan worker failed: {reply['error']}")
+            # The detail goes to the log only: a scanner's exception may quote its input.
+            log.error("scan worker call failed: %s", reply["error"])
+            raise ScanUnavailable("the scan worker failed on this call")
         return {
             name: [[Finding(*f) for f in per_text] for per_text in per_scanner]
             for name, per_scanner in reply["findings"].items()
@@ -161,9 +173,11 @@ class ScanWorker:
             log.error("scan worker restart failed: %s", exc)
 
     async def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if self._starting is not None:
+        if self._starting is not None and not self._starting.done():
             self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting  # its start() kills the process it began
+        proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
             assert proc.stdin is not None
             proc.stdin.close()
@@ -180,6 +194,12 @@ class ScanWorker:
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
 
 
 async def _read_frame(stream: asyncio.StreamReader) -> dict[str, Any]:
@@ -216,6 +236,9 @@ def _serve(names: list[str]) -> int:
             return 0  # the gateway closed our stdin: time to go
         (size,) = _LEN.unpack(head)
         request = orjson.loads(inp.read(size))
+        if time.monotonic() > request.get("deadline", float("inf")):
+            send({"id": request["id"], "error": "expired before it was scanned"})
+            continue
         try:
             contexts = [ScanContext(*c) for c in request["contexts"]]
             findings = {

@@ -1,26 +1,31 @@
 """Guardrails on a stream: restore placeholders, and scan the answer as it is written.
 
-Each choice's text passes through a :class:`ChoiceScreen`. With only placeholders to
-restore, it holds back nothing but a tail that could still become a placeholder, so
-time to first token doesn't grow. With output rules that block or redact, it also
-holds back what a match may still be forming in: the last ``HOLD_CHARS`` characters,
-the word being written, and any finding that reaches the end of what has arrived.
-Released text has its redactions applied; a blocking finding ends the stream with the
-catalogue's error event. Flag-only and isolated (worker) rules read the whole text
-once the stream ends, and are recorded as flags.
+Each text of a stream — a choice's content, a tool call's arguments — passes through a
+:class:`TextScreen`. With only placeholders to restore, it holds back nothing but a
+tail that could still become a placeholder, so time to first token doesn't grow. With
+output rules that block or redact, it also holds back what a match may still be
+forming in: the last ``HOLD_CHARS`` characters, the word being written, and any
+finding that reaches the end of what has arrived. Scans see ``CONTEXT_CHARS`` of the
+text already released too, so a value keeps the words before it ("password:") that
+make it recognisable. Released text has its redactions applied; a blocking finding
+ends the stream with the catalogue's error event. Flag-only and isolated (worker)
+rules read the whole text once the stream ends, and are recorded as flags.
 
 The store keeps the stream as the upstream sent it but with output redactions applied
-and placeholders not restored: no original value is ever stored.
+and placeholders not restored — also when the stream ends early.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gatehouse.errors import GuardrailUnavailable
+from gatehouse.guard.content import Slot
 from gatehouse.guard.redaction import Redactor, StreamRestorer, mask
 from gatehouse.guard.scanners.base import Finding, ScanContext, Scanner
 from gatehouse.guard.scanners.registry import build
@@ -34,18 +39,27 @@ if TYPE_CHECKING:
 HOLD_CHARS = 48
 #: A word longer than this is released from its start anyway (text without spaces).
 MAX_WORD_HOLD = 512
-_DONE = b"data: [DONE]"
+#: Released text a scan still reads, for context words ("password:", "SSN").
+CONTEXT_CHARS = 96
+#: Never hold more than this: a finding still open past it (a private key's BEGIN line
+#: with no END) is judged as it stands — masked to here, or the stream blocked.
+MAX_HOLD_CHARS = 8192
 _OUTPUT = ScanContext(direction="output", role="assistant")
+log = logging.getLogger("gatehouse.guard")
+
+#: Where a text sits: (choice index, tool call index or -1 for the content).
+TextKey = tuple[int, int]
 
 
 @dataclass(slots=True)
-class ChoiceScreen:
-    """One choice's text: what has arrived, what was released, what was found."""
+class TextScreen:
+    """One text of a stream: what has arrived, what was released, what was found."""
 
     rules: list[tuple[Rule, Scanner]]  # inline rules that block or redact
     redactor: Redactor | None
     restorer: StreamRestorer | None = None
     pending: str = ""  # arrived, not yet released (upstream text, placeholders included)
+    context: str = ""  # the end of what was released, as the upstream wrote it
     base: int = 0  # offset of `pending` in the whole text
     found: list[tuple[Rule, Finding]] = field(default_factory=list)  # whole-text offsets
     blocked: Rule | None = None
@@ -54,15 +68,19 @@ class ChoiceScreen:
         if self.redactor is not None:
             self.restorer = StreamRestorer(self.redactor)
 
+    @property
+    def holding(self) -> bool:
+        return bool(self.pending) or (self.restorer is not None and self.restorer.holding)
+
     def feed(self, piece: str, final: bool = False) -> tuple[str, str]:
         """(what the client gets, what the store keeps) of the text released now."""
         if not self.rules:
-            stored = self.pending + piece if final else piece
-            self.pending = ""
-            return self._restore(stored, final), stored
+            return self._restore(piece, final), piece
         text = self.pending + piece
-        found = self._scan(text)
-        cut = len(text) if final else self._safe_cut(text, found)
+        lead = len(self.context)
+        found = self._scan(self.context + text, lead)
+        whole = final or len(text) > MAX_HOLD_CHARS
+        cut = len(text) if whole else _safe_cut(text, found)
         released: list[Finding] = []
         for rule, f in found:
             if f.end > cut:
@@ -76,41 +94,61 @@ class ChoiceScreen:
             self.pending = ""
             return "", ""
         stored = mask(text[:cut], released) if released else text[:cut]
+        self.context = (self.context + text[:cut])[-CONTEXT_CHARS:]
         self.pending, self.base = text[cut:], self.base + cut
         return self._restore(stored, final), stored
 
-    @property
-    def holding(self) -> bool:
-        return bool(self.pending) or (self.restorer is not None and self.restorer.holding)
-
-    def _scan(self, text: str) -> list[tuple[Rule, Finding]]:
+    def _scan(self, text: str, lead: int) -> list[tuple[Rule, Finding]]:
+        """Findings in ``text`` (context + pending), with offsets into the pending part;
+        those wholly inside the context were judged before."""
         found = []
         for rule, scanner in self.rules:
-            for f in rule.keep(scanner.scan(text, _OUTPUT)):
-                found.append((rule, f))
+            try:
+                kept = rule.keep(scanner.scan(text, _OUTPUT))
+            except Exception:
+                log.exception("guardrail scanner %r failed on a stream", rule.scanner)
+                raise GuardrailUnavailable(
+                    f"guardrail scanner '{rule.scanner}' failed on the output; the stream "
+                    "was stopped",
+                    code="scanner_failed",
+                ) from None
+            for f in kept:
+                if f.end > lead:
+                    start = max(f.start, lead) - lead
+                    found.append((rule, Finding(f.type, start, f.end - lead, f.score)))
         redactor = self.redactor
         if redactor is not None and found and "<" in text:
-            ours = [m.span() for m in redactor.placeholder_spans(text)]
+            spans = (m.span() for m in redactor.placeholder_spans(text))
+            ours = [(s - lead, e - lead) for s, e in spans]
             found = [
                 (r, f) for r, f in found if not any(f.start < e and s < f.end for s, e in ours)
             ]
         return found
-
-    @staticmethod
-    def _safe_cut(text: str, found: list[tuple[Rule, Finding]]) -> int:
-        cut = len(text) - HOLD_CHARS
-        word = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
-        cut = min(cut, max(word, len(text) - MAX_WORD_HOLD))
-        for _, f in found:
-            if f.end > cut:
-                cut = min(cut, f.start)
-        return max(cut, 0)
 
     def _restore(self, text: str, final: bool) -> str:
         if self.restorer is None:
             return text
         out = self.restorer.feed(text) if text else ""
         return out + self.restorer.flush() if final else out
+
+
+def _safe_cut(text: str, found: list[tuple[Rule, Finding]]) -> int:
+    """How much of ``text`` can go now: not the tail, not the word being written, and
+    no part of a finding that reaches past the cut (until the cut stops moving)."""
+    cut = len(text) - HOLD_CHARS
+    word = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+    cut = min(cut, max(word, len(text) - MAX_WORD_HOLD))
+    moved = True
+    while moved and cut > 0:
+        moved = False
+        for _, f in found:
+            if f.start < cut < f.end:
+                cut, moved = f.start, True
+    return max(cut, 0)
+
+
+def _shifted(f: Finding, by: int) -> Finding:
+    return Finding(f.type, f.start + by, f.end + by, f.score) if by else f
 
 
 class StreamScreen:
@@ -121,31 +159,30 @@ class StreamScreen:
         self.exchange = exchange
         self.policy = policy
         self.redactor = exchange.redactor
+        self.completions = exchange.operation == "completions"
         self.strict = [
             (r, build(r.scanner)) for r in policy.output.inline if r.action in ("block", "redact")
         ]
+        strict_rules = {r for r, _ in self.strict}
         #: Rules that read the whole text at the end (flags, and isolated scanners).
-        self.at_end = [r for r in policy.output.rules if r not in {s[0] for s in self.strict}]
-        self.choices: dict[int, ChoiceScreen] = {}
-        self.said: dict[int, list[str]] = {}
+        self.at_end = [r for r in policy.output.rules if r not in strict_rules]
+        self.texts: dict[TextKey, TextScreen] = {}
+        self.said: dict[TextKey, list[str]] = {}
         self.stored: list[bytes] | None = [] if exchange.captured is not None else None
 
-    def choice(self, index: int) -> ChoiceScreen:
-        screen = self.choices.get(index)
+    def text(self, key: TextKey) -> TextScreen:
+        screen = self.texts.get(key)
         if screen is None:
-            screen = self.choices[index] = ChoiceScreen(self.strict, self.redactor)
+            screen = self.texts[key] = TextScreen(self.strict, self.redactor)
         return screen
 
     def rewrite(self, block: bytes) -> bytes:
         """The block as the client gets it (the store's version is kept aside)."""
-        holding = any(
-            c.pending or (c.restorer and c.restorer.holding) for c in self.choices.values()
-        )
         if (
             not self.strict
             and not self.at_end
-            and not holding
-            and (self.redactor is None or b"<" not in block)
+            and not any(t.holding for t in self.texts.values())
+            and (self.redactor is None or (b"<" not in block and b"\\u003c" not in block))
         ):
             if self.stored is not None:
                 self.stored.append(block)
@@ -153,24 +190,20 @@ class StreamScreen:
         client: list[bytes] = []
         stored: list[bytes] = []
         for event in block.split(b"\n\n"):
-            if event.startswith(_DONE):
+            data = _data(event)
+            if data == b"[DONE]":
                 for out, kept in self._flush():
                     client.append(out)
                     stored.append(kept)
-            if not event.startswith(b"data:") or event.startswith(_DONE):
-                client.append(event)
-                stored.append(event)
-                continue
-            try:
-                chunk = orjson.loads(event[5:])
-            except orjson.JSONDecodeError:
+            chunk = _json(data) if data is not None and data != b"[DONE]" else None
+            if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
                 client.append(event)
                 stored.append(event)
                 continue
             out, kept = self._chunk(chunk, event)
             client.append(out)
             stored.append(kept)
-            if any(c.blocked for c in self.choices.values()):
+            if self.blocked() is not None:
                 break
         if self.stored is not None:
             self.stored.append(b"\n\n".join(stored))
@@ -178,22 +211,21 @@ class StreamScreen:
 
     def _chunk(self, chunk: dict[str, Any], event: bytes) -> tuple[bytes, bytes]:
         edits: list[tuple[dict[str, Any], str, str, str]] = []
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", 0)
-            delta = choice.get("delta")
-            holder, key = (delta, "content") if isinstance(delta, dict) else (choice, "text")
+        for holder, key, text_key, final in _texts(chunk, self.completions):
             text = holder.get(key)
-            final = choice.get("finish_reason") is not None
-            if not (isinstance(text, str) and text) and not final:
-                continue
             piece = text if isinstance(text, str) else ""
+            if not piece and not final:
+                continue
             if piece and self.at_end:
-                self.said.setdefault(index, []).append(piece)
-            out, kept = self.choice(index).feed(piece, final)
+                self.said.setdefault(text_key, []).append(piece)
+            out, kept = self.text(text_key).feed(piece, final)
             if out != piece or kept != piece:
                 edits.append((holder, key, out, kept))
+        if final_tools := [k for k in self.texts if k[1] >= 0 and _finished(chunk, k[0])]:
+            for k in final_tools:  # tool-call arguments end with their choice
+                out, kept = self.texts[k].feed("", final=True)
+                if out or kept:
+                    edits.append(_tail_holder(chunk, k, out, kept))
         if not edits:
             return event, event
         for holder, key, _, kept in edits:
@@ -204,16 +236,26 @@ class StreamScreen:
         return b"data: " + orjson.dumps(chunk), kept_event
 
     def _flush(self) -> list[tuple[bytes, bytes]]:
-        """What the choices still hold when the stream ends without a finish_reason."""
+        """What the texts still hold when the stream ends without a finish_reason."""
         out, kept = [], []
-        for index, screen in sorted(self.choices.items()):
+        for (index, tool), screen in sorted(self.texts.items()):
             client_text, stored_text = screen.feed("", final=True)
-            if client_text or stored_text:
+            if not (client_text or stored_text):
+                continue
+            if self.completions:
+                out.append({"index": index, "text": client_text})
+                kept.append({"index": index, "text": stored_text})
+            elif tool < 0:
                 out.append({"index": index, "delta": {"content": client_text}})
                 kept.append({"index": index, "delta": {"content": stored_text}})
+            else:
+                calls = [{"index": tool, "function": {"arguments": client_text}}]
+                stored_calls = [{"index": tool, "function": {"arguments": stored_text}}]
+                out.append({"index": index, "delta": {"tool_calls": calls}})
+                kept.append({"index": index, "delta": {"tool_calls": stored_calls}})
         if not out:
             return []
-        head = {"object": "chat.completion.chunk"}
+        head = {"object": "text_completion" if self.completions else "chat.completion.chunk"}
         return [
             (
                 b"data: " + orjson.dumps({**head, "choices": out}),
@@ -221,48 +263,124 @@ class StreamScreen:
             )
         ]
 
-    async def finish(self) -> None:
-        """Verdicts of the whole stream, and what the store keeps of it."""
-        from gatehouse.guard.content import Slot
+    def blocked(self) -> tuple[TextKey, Rule] | None:
+        for key, screen in self.texts.items():
+            if screen.blocked is not None:
+                return key, screen.blocked
+        return None
 
+    def settle(self) -> None:
+        """What the store keeps, and the verdicts of the rules that ran as it streamed.
+        Runs however the stream ended (finished, failed, cut by the client)."""
         guardrails, exchange, policy = self.guardrails, self.exchange, self.policy
         if self.stored is not None:
             exchange.stored_response = b"".join(self.stored)
-        if self.strict:
-            slots = [
-                Slot(("choices", i, "delta", "content"), "", "assistant")
-                for i in sorted(self.choices)
-            ]
-            order = {i: n for n, i in enumerate(sorted(self.choices))}
-            results = []
-            for rule, _ in self.strict:
-                per_slot: list[list[Finding]] = [[] for _ in slots]
-                for index, screen in self.choices.items():
-                    per_slot[order[index]] = [f for r, f in screen.found if r is rule]
-                results.append((rule, per_slot))
-            guardrails.record(exchange, policy, "output", slots, results)
-        if self.at_end and self.said:
-            budget = guardrails.config.max_scan_chars
-            slots = [
-                Slot(("choices", i, "delta", "content"), "".join(parts)[:budget], "assistant")
-                for i, parts in sorted(self.said.items())
-            ]
-            side = type(policy.output)(
-                tuple(r for r in policy.output.inline if r in self.at_end),
-                tuple(r for r in policy.output.isolated if r in self.at_end),
-            )
-            results = await guardrails.scan(policy, side, "output", slots, exchange.model)
-            guardrails.record(exchange, policy, "output", slots, results, note="stream")
+        if not self.strict or not self.texts:
+            return
+        for screen in self.texts.values():
+            if screen.pending and screen.blocked is None:
+                screen.feed("", final=True)  # judged for the verdict; it is never sent
+        keys = sorted(self.texts)
+        slots = [Slot(_path(k, self.completions), "", "assistant") for k in keys]
+        results = []
+        for rule, _ in self.strict:
+            per_slot = [[f for r, f in self.texts[k].found if r is rule] for k in keys]
+            results.append((rule, per_slot))
+        guardrails.record(exchange, policy, "output", slots, results)
 
-    def blocked_by(self) -> tuple[int, Rule] | None:
-        for index, screen in self.choices.items():
-            if screen.blocked is not None:
-                return index, screen.blocked
+    async def scan_at_end(self) -> None:
+        """The flag and isolated rules, on each whole text, once the stream ended."""
+        if not (self.at_end and self.said):
+            return
+        guardrails, exchange, policy = self.guardrails, self.exchange, self.policy
+        budget = guardrails.config.max_scan_chars
+        keys = sorted(self.said)
+        slots = [
+            Slot(_path(k, self.completions), "".join(self.said[k])[:budget], "assistant")
+            for k in keys
+        ]
+        side = type(policy.output)(
+            tuple(r for r in policy.output.inline if r in self.at_end),
+            tuple(r for r in policy.output.isolated if r in self.at_end),
+        )
+        results = await guardrails.scan(policy, side, "output", slots, exchange.model)
+        guardrails.record(exchange, policy, "output", slots, results, note="stream")
+
+
+def _data(event: bytes) -> bytes | None:
+    """The payload of an SSE event's ``data:`` line(s), whatever other fields it has."""
+    if b"data:" not in event:
+        return None
+    lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
+    return b"\n".join(lines).strip() if lines else None
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
         return None
 
 
-def _shifted(f: Finding, by: int) -> Finding:
-    return Finding(f.type, f.start + by, f.end + by, f.score) if by else f
+def _index(choice: dict[str, Any]) -> int:
+    index = choice.get("index", 0)
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
+
+
+def _texts(
+    chunk: dict[str, Any], completions: bool
+) -> Iterator[tuple[dict[str, Any], str, TextKey, bool]]:
+    """(holder, key, text key, final) of every text in a chunk."""
+    for choice in chunk["choices"]:
+        if not isinstance(choice, dict):
+            continue
+        index = _index(choice)
+        final = choice.get("finish_reason") is not None
+        delta = choice.get("delta")
+        if completions or not isinstance(delta, dict):
+            yield choice, "text", (index, -1), final
+            continue
+        yield delta, "content", (index, -1), final
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            for j, call in enumerate(calls):
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    tool = call.get("index", j)
+                    tool = tool if isinstance(tool, int) and not isinstance(tool, bool) else j
+                    yield function, "arguments", (index, tool), False
+
+
+def _finished(chunk: dict[str, Any], index: int) -> bool:
+    return any(
+        isinstance(c, dict) and _index(c) == index and c.get("finish_reason") is not None
+        for c in chunk["choices"]
+    )
+
+
+def _tail_holder(
+    chunk: dict[str, Any], key: TextKey, out: str, kept: str
+) -> tuple[dict[str, Any], str, str, str]:
+    """Where a tool call's held-back arguments go in its choice's last chunk."""
+    for choice in chunk["choices"]:
+        if isinstance(choice, dict) and _index(choice) == key[0]:
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = choice["delta"] = {}
+            calls = delta.setdefault("tool_calls", [])
+            function: dict[str, Any] = {"arguments": ""}
+            calls.append({"index": key[1], "function": function})
+            return function, "arguments", out, kept
+    raise AssertionError("a finished choice is in its chunk")
+
+
+def _path(key: TextKey, completions: bool) -> tuple[str | int, ...]:
+    index, tool = key
+    if completions:
+        return ("choices", index, "text")
+    if tool < 0:
+        return ("choices", index, "delta", "content")
+    return ("choices", index, "delta", "tool_calls", tool, "function", "arguments")
 
 
 async def screened(
@@ -272,18 +390,23 @@ async def screened(
     from gatehouse.guard.guardrails import blocked_error
 
     screen = StreamScreen(guardrails, exchange, policy)
+    finished = False
     try:
         async for block in events:
             out = screen.rewrite(block)
-            blocked = screen.blocked_by()
+            blocked = screen.blocked()
             if blocked is not None:
-                await screen.finish()
-                index, rule = blocked
-                found = [f for r, f in screen.choices[index].found if r is rule]
-                where = f"choices[{index}].delta.content"
+                key, rule = blocked
+                found = [f for r, f in screen.texts[key].found if r is rule]
+                where = Slot(_path(key, screen.completions), "", "assistant").where
                 raise blocked_error(policy, rule, "output", found, where)
             if out:
                 yield out
+        finished = True
     finally:
-        await events.aclose()
-    await screen.finish()
+        try:
+            await events.aclose()
+        finally:
+            screen.settle()
+    if finished:
+        await screen.scan_at_end()

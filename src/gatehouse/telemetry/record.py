@@ -176,8 +176,16 @@ class RecordBuilder:
         else:
             response = ex.error.to_json() if isinstance(ex.error, GatehouseError) else None
         if self.masker is not None:
-            request = None if request is None else self.masker.body(request)
-            response = None if response is None else self.masker.body(response)
+            # Masked later, in the recorder's thread (mask_bodies), not on the event loop;
+            # kept a little past the stored length so a value across the cut is still
+            # recognised there.
+            margin = limit + _MASK_MARGIN
+            return {
+                "request": None if request is None else request[:margin],
+                "response": None if response is None else response[:margin],
+                "truncated": False,
+                "encryption_key_id": None,
+            }
         truncated = False
         if request is not None and len(request) > limit:
             request, truncated = request[:limit], True
@@ -189,6 +197,32 @@ class RecordBuilder:
             "truncated": truncated,
             "encryption_key_id": None,
         }
+
+    def mask_bodies(self, records: list[RequestRecord]) -> None:
+        """Mask and cut the bodies of records built under ``recording.bodies: redacted``.
+
+        Runs in the recorder's thread, before the records are written.
+        """
+        masker, limit = self.masker, self.max_body_bytes
+        if masker is None:
+            return
+        for record in records:
+            body = record.get("body")
+            if body is None:
+                continue
+            truncated = False
+            for side in ("request", "response"):
+                raw = body[side]
+                if raw is None:
+                    continue
+                masked = masker.body(raw)
+                if len(masked) > limit:
+                    masked, truncated = masked[:limit], True
+                body[side] = masked
+            body["truncated"] = truncated
+
+
+_MASK_MARGIN = 4096
 
 
 def _served_attempt(ex: Exchange) -> int | None:

@@ -176,13 +176,14 @@ class Recorder:
             while queue:
                 n = min(len(queue), self.batch_size)
                 batch = [queue.popleft() for _ in range(n)]
-                for sink in self.sinks:
-                    self._safely(sink.write, batch)
-                freed = 0
+                freed = 0  # as counted when queued, before any masking changes sizes
                 for record in batch:
                     body = record.get("body")
                     if body is not None:
                         freed += len(body["request"] or b"") + len(body["response"] or b"")
+                self._safely(self.builder.mask_bodies, batch)
+                for sink in self.sinks:
+                    self._safely(sink.write, batch)
                 if freed:
                     with self._body_lock:
                         self._body_bytes -= freed
