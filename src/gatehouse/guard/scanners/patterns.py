@@ -91,9 +91,7 @@ _IBAN_LENGTHS = {
 _SSN = re.compile(r"(\d(?<![\d-]\d)\d{2})([- ])(\d{2})\2(\d{4})(?![\d-]|\.\d)")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
 #: "firmware version is now 4.2.0.17": a version word shortly before, same line.
-_VERSION_NEAR = re.compile(
-    r"\b(?:version|ver\.?|release|firmware|build|v)\b[^\n]{0,12}\Z", re.I
-)
+_VERSION_NEAR = re.compile(r"\b(?:version|ver\.?|release|firmware|build|v)\b[^\n]{0,12}\Z", re.I)
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|::?)(?:[0-9A-Fa-f]{0,4}:){1,7}"
     r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\d)"
