@@ -293,6 +293,18 @@ def _print_try_it(base: str, admin_key: str, api_key: str) -> None:
         soft_wrap=True,
     )
     console.print(
+        "  # guardrails: the upstream echoes what it got (x-mock-echo); it saw placeholders, "
+        "you get your values back; the request log has the verdict\n"
+        f"  curl {base}/chat/completions -H 'authorization: Bearer {api_key}' "
+        "-H 'x-mock-echo: 4' "
+        '-d \'{"model": "chat", "messages": [{"role": "user", "content": '
+        '"Mail ann@example.com about card 4111 1111 1111 1111"}]}\'\n'
+        f"  curl '{root}/admin/api/requests?limit=1' -H 'authorization: Bearer {admin_key}'",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
         f"  curl -N {base}/chat/completions -H 'authorization: Bearer {api_key}' "
         "-H 'x-mock-fail: cut' "
         '-d \'{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Hi"}]}\'',
