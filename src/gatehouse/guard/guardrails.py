@@ -287,6 +287,32 @@ class Guardrails:
                     metrics.guardrail_findings.labels(direction, rule.scanner, kind).value += 1
         exchange.guard = verdicts
 
+    def judge(
+        self,
+        exchange: Exchange,
+        policy: Policy,
+        direction: Direction,
+        slots: Sequence[Slot],
+        results: list[tuple[Rule, list[list[Finding]]]],
+        body: dict[str, Any],
+    ) -> None:
+        """Record the verdicts, then refuse the call if a scanner couldn't run (and the
+        policy fails closed) or a block rule fired. A refused body is stored with what
+        blocked it, and what would have been redacted, masked."""
+        self.record(exchange, policy, direction, slots, results)
+        self.refuse_unscanned(exchange, policy, direction, results)
+        try:
+            _refuse_if_blocked(policy, direction, slots, results)
+        except GuardrailBlocked:
+            hidden = _spans(results, ("block", "redact"))
+            changes = {slots[i].path: mask(slots[i].text, f) for i, f in hidden.items()}
+            stored = orjson.dumps(rewritten(body, changes))
+            if direction == "input":
+                exchange.stored_request = stored
+            else:
+                exchange.stored_response = stored
+            raise
+
     # --- input ----------------------------------------------------------------------------
 
     async def screen_input(self, exchange: Exchange, policy: Policy) -> None:
@@ -296,16 +322,7 @@ class Guardrails:
             return
         self.check_size(exchange, policy, policy.input, "input", slots)
         results = await self.scan(policy, policy.input, "input", slots, exchange.model)
-        self.record(exchange, policy, "input", slots, results)
-        self.refuse_unscanned(exchange, policy, "input", results)
-        try:
-            _refuse_if_blocked(policy, "input", slots, results)
-        except GuardrailBlocked:
-            # What blocked it (and what would have been redacted) is not stored either.
-            hidden = _spans(results, ("block", "redact"))
-            changes = {slots[i].path: mask(slots[i].text, found) for i, found in hidden.items()}
-            exchange.stored_request = orjson.dumps(rewritten(exchange.body, changes))
-            raise
+        self.judge(exchange, policy, "input", slots, results, exchange.body)
         spans = _spans(results, ("redact",))
         if not spans:
             return
@@ -343,15 +360,7 @@ class Guardrails:
                     )
                     for r, per in results
                 ]
-            self.record(exchange, policy, "output", slots, results)
-            self.refuse_unscanned(exchange, policy, "output", results)
-            try:
-                _refuse_if_blocked(policy, "output", slots, results)
-            except GuardrailBlocked:
-                hidden = _spans(results, ("block", "redact"))
-                changes = {slots[i].path: mask(slots[i].text, f) for i, f in hidden.items()}
-                exchange.stored_response = orjson.dumps(rewritten(data, changes))
-                raise
+            self.judge(exchange, policy, "output", slots, results, data)
             masks = _spans(results, ("redact",))
         stored: dict[Any, str] = {}
         sent: dict[Any, str] = {}
