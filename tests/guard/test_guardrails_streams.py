@@ -241,3 +241,47 @@ def test_the_end_user_field_is_redacted(gw_redact: GatewayServer, mock_upstream:
     )
     assert r.status_code == 200
     assert mock_upstream.stats.last_body["user"] == "<EMAIL_ADDRESS_1>"
+
+
+def test_legacy_function_call_arguments_are_screened(
+    start_gateway: Callable[..., GatewayServer], scripted: ScriptedUpstream
+):
+    gw = gateway(start_gateway, scripted.url, "block-output")
+    token = github_token()
+    arguments = orjson.dumps({"key": token}).decode()
+    scripted.script = [event({"function_call": {"name": "f", "arguments": ""}})]
+    scripted.script += [
+        event({"function_call": {"arguments": arguments[i : i + 6]}})
+        for i in range(0, len(arguments), 6)
+    ]
+    scripted.script += [event(finish="function_call"), b"data: [DONE]\n\n"]
+    _, raw, _ = stream(gw)
+    assert token not in raw and "ghp_" not in raw
+    assert "choices[0].delta.function_call.arguments" in raw  # the error names the place
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        # no delta at all on the finishing chunk
+        b'data: {"id":"c1","choices":[{"index":0,"finish_reason":"stop"}]}\n\n',
+        # tool_calls: null on the finishing chunk
+        event({"content": None, "tool_calls": None}, finish="stop"),
+    ],
+)
+def test_held_text_reaches_the_client_whatever_the_last_chunk_looks_like(
+    start_gateway: Callable[..., GatewayServer], scripted: ScriptedUpstream, last: bytes
+):
+    gw = gateway(start_gateway, scripted.url, "mask-output")
+    text = f"Hello there, you can write to {EMAIL} whenever you like"
+    call = {"index": 0, "id": "t1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    scripted.script = [
+        *words(text),
+        event({"tool_calls": [call]}),
+        event({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": 1}'}}]}),
+        last,
+        b"data: [DONE]\n\n",
+    ]
+    status, raw, _ = stream(gw)
+    assert status == 200 and "internal_error" not in raw
+    assert content(raw) == text.replace(EMAIL, "<EMAIL_ADDRESS>")

@@ -34,6 +34,8 @@ class BodyMasker:
             return orjson.dumps(self._walk(orjson.loads(raw)))
         except orjson.JSONDecodeError:
             pass
+        except RecursionError:  # JSON nested deeper than the walk goes: mask it as text
+            return self.text(raw.decode("utf-8", "replace")).encode()
         if b"data:" in raw[:256]:
             return self._stream(raw)
         return self.text(raw.decode("utf-8", "replace")).encode()
@@ -54,8 +56,12 @@ class BodyMasker:
             if not isinstance(chunk, dict):
                 events.append(event if data is None or data == b"[DONE]" else self._raw(event))
                 continue
-            if isinstance(chunk.get("choices"), list):
-                for holder, key, text_key, _ in _texts(chunk, completions=False):
+            choices = chunk.get("choices")
+            if isinstance(choices, list):
+                completions = chunk.get("object") == "text_completion" or any(
+                    isinstance(c, dict) and "delta" not in c and "text" in c for c in choices
+                )
+                for holder, key, text_key, _ in _texts(chunk, completions):
                     if isinstance(holder.get(key), str):
                         pieces.setdefault(text_key, []).append((holder, key))
             events.append(chunk)
@@ -65,8 +71,9 @@ class BodyMasker:
             if found:
                 for (holder, key), masked in zip(places, mask_pieces(texts, found), strict=True):
                     holder[key] = masked
+        # Every other string (an error event's message, a refusal, ids) on its own.
         return b"\n\n".join(
-            e if isinstance(e, bytes) else b"data: " + orjson.dumps(e) for e in events
+            e if isinstance(e, bytes) else b"data: " + orjson.dumps(self._walk(e)) for e in events
         )
 
     def _raw(self, event: bytes) -> bytes:

@@ -227,8 +227,14 @@ class Guardrails:
         results: list[tuple[Rule, list[list[Finding]]]],
     ) -> None:
         """Fail closed (unless configured open) when a scanner couldn't run."""
-        late = [r for r, _ in results if r.action == "timeout"]
-        if late and not self.fail_open:
+        # A late worker fails closed or open by config; a scanner that raised is a bug,
+        # and a bug never lets text through unscanned.
+        late = [
+            r
+            for r, _ in results
+            if r.action == "error" or (r.action == "timeout" and not self.fail_open)
+        ]
+        if late:
             _not_stored(exchange, direction)
             raise GuardrailUnavailable(
                 f"guardrail policy '{policy.name}' could not run scanner '{late[0].scanner}' "
@@ -249,8 +255,8 @@ class Guardrails:
         metrics = self.metrics
         for rule, per_slot in results:
             found = [(slots[i], f) for i, fs in enumerate(per_slot) for f in fs]
-            if rule.action == "timeout":
-                outcome = "timeout"
+            if rule.action in ("timeout", "error"):
+                outcome = rule.action
             elif not found:
                 outcome = "clean"
             else:
@@ -404,7 +410,7 @@ def _inline(
             # A scanner bug must not become a 500, nor let the text through silently:
             # the rule counts as not run, and the policy fails closed or open.
             log.exception("guardrail scanner %r failed", rule.scanner)
-            late = Rule(rule.scanner, "timeout", rule.threshold, rule.entities, False)
+            late = Rule(rule.scanner, "error", rule.threshold, rule.entities, False)
             results.append((late, [[] for _ in texts]))
     return results
 

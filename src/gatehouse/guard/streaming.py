@@ -17,6 +17,7 @@ and placeholders not restored — also when the stream ends early.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
@@ -47,8 +48,10 @@ MAX_HOLD_CHARS = 8192
 _OUTPUT = ScanContext(direction="output", role="assistant")
 log = logging.getLogger("gatehouse.guard")
 
-#: Where a text sits: (choice index, tool call index or -1 for the content).
+#: Where a text sits: (choice index, tool call index, or -1 for the content, or
+#: LEGACY_CALL for the arguments of a legacy ``function_call``).
 TextKey = tuple[int, int]
+LEGACY_CALL = -2
 
 
 @dataclass(slots=True)
@@ -79,12 +82,17 @@ class TextScreen:
         text = self.pending + piece
         lead = len(self.context)
         found = self._scan(self.context + text, lead)
-        whole = final or len(text) > MAX_HOLD_CHARS
-        cut = len(text) if whole else _safe_cut(text, found)
+        cut = len(text) if final else _safe_cut(text, found)
+        if len(text) - cut > MAX_HOLD_CHARS:
+            # Held too long (a finding that never closes): release up to the cap, and
+            # judge whatever crosses the cut as it stands, clipped there.
+            cut = len(text) - MAX_HOLD_CHARS
         released: list[Finding] = []
         for rule, f in found:
-            if f.end > cut:
+            if f.start >= cut:
                 continue  # may still be forming: held back, judged when it is whole
+            if f.end > cut:
+                f = Finding(f.type, f.start, cut, f.score)
             self.found.append((rule, _shifted(f, self.base)))
             if rule.action == "block":
                 self.blocked = self.blocked or rule
@@ -221,7 +229,8 @@ class StreamScreen:
             out, kept = self.text(text_key).feed(piece, final)
             if out != piece or kept != piece:
                 edits.append((holder, key, out, kept))
-        if final_tools := [k for k in self.texts if k[1] >= 0 and _finished(chunk, k[0])]:
+        calls = [k for k in self.texts if k[1] != -1 and _finished(chunk, k[0])]
+        if final_tools := calls:
             for k in final_tools:  # tool-call arguments end with their choice
                 out, kept = self.texts[k].feed("", final=True)
                 if out or kept:
@@ -245,6 +254,11 @@ class StreamScreen:
             if self.completions:
                 out.append({"index": index, "text": client_text})
                 kept.append({"index": index, "text": stored_text})
+            elif tool == LEGACY_CALL:
+                out.append({"index": index, "delta": {"function_call": {"arguments": client_text}}})
+                kept.append(
+                    {"index": index, "delta": {"function_call": {"arguments": stored_text}}}
+                )
             elif tool < 0:
                 out.append({"index": index, "delta": {"content": client_text}})
                 kept.append({"index": index, "delta": {"content": stored_text}})
@@ -279,7 +293,10 @@ class StreamScreen:
             return
         for screen in self.texts.values():
             if screen.pending and screen.blocked is None:
-                screen.feed("", final=True)  # judged for the verdict; it is never sent
+                # Judged for the verdict, never sent. A scanner failure here is logged;
+                # the stream's own outcome stands.
+                with contextlib.suppress(GuardrailUnavailable):
+                    screen.feed("", final=True)
         keys = sorted(self.texts)
         slots = [Slot(_path(k, self.completions), "", "assistant") for k in keys]
         results = []
@@ -337,10 +354,15 @@ def _texts(
         index = _index(choice)
         final = choice.get("finish_reason") is not None
         delta = choice.get("delta")
-        if completions or not isinstance(delta, dict):
+        if completions:
             yield choice, "text", (index, -1), final
             continue
+        if not isinstance(delta, dict):  # a chat chunk without a delta (e.g. the last)
+            delta = choice["delta"] = {}
         yield delta, "content", (index, -1), final
+        legacy = delta.get("function_call")
+        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+            yield legacy, "arguments", (index, LEGACY_CALL), False
         calls = delta.get("tool_calls")
         if isinstance(calls, list):
             for j, call in enumerate(calls):
@@ -367,8 +389,13 @@ def _tail_holder(
             delta = choice.get("delta")
             if not isinstance(delta, dict):
                 delta = choice["delta"] = {}
-            calls = delta.setdefault("tool_calls", [])
             function: dict[str, Any] = {"arguments": ""}
+            if key[1] == LEGACY_CALL:
+                delta["function_call"] = function
+                return function, "arguments", out, kept
+            calls = delta.get("tool_calls")
+            if not isinstance(calls, list):
+                calls = delta["tool_calls"] = []
             calls.append({"index": key[1], "function": function})
             return function, "arguments", out, kept
     raise AssertionError("a finished choice is in its chunk")
@@ -378,6 +405,8 @@ def _path(key: TextKey, completions: bool) -> tuple[str | int, ...]:
     index, tool = key
     if completions:
         return ("choices", index, "text")
+    if tool == LEGACY_CALL:
+        return ("choices", index, "delta", "function_call", "arguments")
     if tool < 0:
         return ("choices", index, "delta", "content")
     return ("choices", index, "delta", "tool_calls", tool, "function", "arguments")

@@ -8,6 +8,7 @@ seconds, and the bodies when the policy keeps them.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, overload
 
 import orjson
@@ -28,6 +29,8 @@ from gatehouse.telemetry.cost import (
 SUBJECT_HEADER = "x-gatehouse-subject"
 SESSION_HEADER = "x-gatehouse-session-id"
 _MAX_MESSAGE = 1000
+
+log = logging.getLogger("gatehouse.telemetry")
 
 
 class RecordBuilder:
@@ -210,16 +213,25 @@ class RecordBuilder:
             body = record.get("body")
             if body is None:
                 continue
-            truncated = False
-            for side in ("request", "response"):
-                raw = body[side]
-                if raw is None:
-                    continue
-                masked = masker.body(raw)
-                if len(masked) > limit:
-                    masked, truncated = masked[:limit], True
-                body[side] = masked
-            body["truncated"] = truncated
+            try:
+                truncated = False
+                for side in ("request", "response"):
+                    raw = body[side]
+                    if raw is None:
+                        continue
+                    masked = masker.body(raw)
+                    if len(raw) >= limit + _MASK_MARGIN:
+                        # Cut before masking: a value split at that cut went unrecognised,
+                        # so the margin it sits in is dropped too.
+                        masked, truncated = masked[: max(0, len(masked) - _MASK_MARGIN)], True
+                    if len(masked) > limit:
+                        masked, truncated = masked[:limit], True
+                    body[side] = masked
+                body["truncated"] = truncated
+            except Exception:
+                # Never store a body that couldn't be masked; the record itself stays.
+                log.exception("masking a stored body failed; the body is not stored")
+                record["body"] = None
 
 
 _MASK_MARGIN = 4096

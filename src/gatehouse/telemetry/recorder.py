@@ -102,6 +102,7 @@ class Recorder:
         late): written here and now rather than lost; only ever at shutdown."""
         finished, self._finished = self._finished, []
         records = self._build(finished)
+        self._safely(self.builder.mask_bodies, records)
         for sink in self.sinks:
             self._safely(sink.write, records)
 
