@@ -65,7 +65,9 @@ _CARD = re.compile(
 # that first character: the regex engine then skips ahead to candidates in C instead
 # of trying the look-behind at every position.
 _IBAN = re.compile(
-    r"[A-Z](?<![\w-][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,4})?", re.I
+    # Not inside a word, but right after a number is fine (values glued together).
+    r"[A-Z](?<![A-Za-z_-][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,4})?",
+    re.I,
 )
 # Per-country IBAN lengths (SWIFT's registry).
 _IBAN_LENGTHS = {
@@ -445,22 +447,40 @@ def _cards(text: str, windows: Windows) -> Iterator[Finding]:
 
 
 def _ibans(text: str, windows: Windows) -> Iterator[Finding]:
-    for m in _in(_IBAN, text, windows, 6, edges=_LETTERS):
-        length = _IBAN_LENGTHS.get(m.group()[:2].upper())
-        if length is None:
+    for w in windows:
+        if w.digits < 6 or _LETTERS.isdisjoint(w.edges):
             continue
-        # Take exactly the country's length of characters: a trailing word of four
-        # letters may have been swallowed by the group pattern.
-        chars, end = 0, m.start()
-        while end < m.end() and chars < length:
-            chars += text[end] != " "
-            end += 1
-        if chars != length or (end < len(text) and text[end].isalnum()):
-            continue
-        iban = text[m.start() : end].replace(" ", "").upper()
-        rotated = iban[4:] + iban[:4]
-        if int("".join(str(int(c, 36)) for c in rotated)) % 97 == 1:
+        pos = w.start
+        while (m := _IBAN.search(text, pos, w.end)) is not None:
+            end = _iban_end(text, m)
+            if end is None:
+                pos = m.start() + 1  # the next IBAN may start inside this match (glued)
+                continue
             yield Finding("IBAN_CODE", m.start(), end, 1.0)
+            pos = end
+
+
+def _iban_end(text: str, m: re.Match[str]) -> int | None:
+    """Where the IBAN starting at ``m`` ends, if it is one (length and mod-97)."""
+    length = _IBAN_LENGTHS.get(m.group()[:2].upper())
+    if length is None:
+        return None
+    # Take exactly the country's length of characters: a trailing word of four
+    # letters may have been swallowed by the group pattern.
+    chars, end = 0, m.start()
+    while end < m.end() and chars < length:
+        chars += text[end] != " "
+        end += 1
+    if chars != length:
+        return None
+    value = text[m.start() : end]
+    # Followed by more letters or digits, only an upper-case IBAN counts (glued to the
+    # next value); a lower-case run inside a longer token is a base64 coincidence.
+    if end < len(text) and text[end].isalnum() and not value.isupper():
+        return None
+    iban = value.replace(" ", "").upper()
+    rotated = iban[4:] + iban[:4]
+    return end if int("".join(str(int(c, 36)) for c in rotated)) % 97 == 1 else None
 
 
 def _ssn_valid(area: str, group: str, serial: str) -> bool:

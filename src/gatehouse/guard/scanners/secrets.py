@@ -68,7 +68,9 @@ _SPECS = [
     (
         "AWS_ACCESS_KEY",
         ("AKIA", "ASIA", "ABIA", "ACCA"),
-        "(?:AKIA|ASIA|ABIA|ACCA)" + _fixed("A-Z0-9", 16),
+        # No end boundary: AWS key ids are exactly 20 characters, so the first 20 of a
+        # longer run (a key glued to the next value) are the key.
+        "(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}",
         0.95,
     ),
     ("GCP_API_KEY", "AIza", "AIza" + _fixed(_URLSAFE, 35), 0.95),
