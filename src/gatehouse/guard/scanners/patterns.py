@@ -14,15 +14,21 @@ The gateway runs this on every request, so each recogniser is gated by a cheap t
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
-import itertools
 import re
 import string
 from collections.abc import Iterator
-from typing import NamedTuple
 
+from gatehouse.guard.scanners import dates
 from gatehouse.guard.scanners.base import DEFAULT_CONTEXT, Finding, ScanContext
+from gatehouse.guard.scanners.numbers import (
+    Claimed,
+    Windows,
+    matches_in,
+    near,
+    numeric_windows,
+    overlaps,
+)
 
 #: Presidio's context enhancement: a context word lifts a score by this much.
 CONTEXT_BOOST = 0.35
@@ -99,81 +105,10 @@ _IPV6 = re.compile(
     r"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\d)"
 )
 
-# -- dates and times ------------------------------------------------------------------
-
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:1[89]\d\d|20\d\d)"
-# Month names are found by a cheap literal scan, then read in a small window around
-# each one ("5 March 2020", "March 5, 2020", "Mar 2020", "March").
-_MONTH_HINT = re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
-_MONTH_PHRASE = re.compile(
-    rf"\b(?:{_DAY} (?:of )?{_MONTH},? {_YEAR}|{_MONTH} {_DAY}(?:,? {_YEAR})?|{_DAY} {_MONTH}"
-    rf"|{_MONTH},? {_YEAR}|{_MONTH})(?!\w)"
-)
-_WEEKDAY_END = re.compile(r"day\b")
-_WEEKDAY_STEMS = ("mon", "tues", "wednes", "thurs", "fri", "satur", "sun")
-# A month name alone ("in March") is probably a date, but "June" and "August" are
-# also names; "May" alone is never taken (mostly a verb), nor are bare abbreviations.
-_MONTH_NAMES = frozenset(
-    {
-        "January",
-        "February",
-        "March",
-        "April",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    }
-)
-_NUMBERISH = re.compile(r"[0-9]+(?:[ ().+/:x-]{1,3}[0-9]+)*")
-#: Numeric recognisers read only this far around each run of digits (an IBAN's
-#: country, IPv6's letter groups, the "a.m." after a time); ages read further.
-_MARGIN = 6
 _AGE_MARGIN = 16
 _LETTERS = frozenset(string.ascii_letters)
 _UPPER = frozenset(string.ascii_uppercase)
-_MERIDIEM = frozenset("aApP")
 
-
-class _Window(NamedTuple):
-    """Text around runs of digits, with what the recognisers' gates look at."""
-
-    start: int
-    end: int
-    digits: int  # the most digits in one run (digits and separators)
-    inner: str  # the runs themselves
-    edges: str  # the character before each run and the three after it
-
-
-Windows = list[_Window]
-_ISO_DATE = re.compile(
-    r"(\d(?<![\d-]\d)\d{3})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})?)?(?![\d-])"
-)
-_NUMERIC_DATE = re.compile(
-    r"(\d(?<![\w/.-]\d)(?:\d{3}|\d)?)([/.-])(\d{1,2})\2(\d{2,4})(?![\d/-]|\.\d)"
-)
-_TIME = re.compile(
-    r"(\d(?<![\w:.]\d)\d?)(?::([0-5]\d)(?::[0-5]\d)?(?:\s?([AaPp])(?:\.[Mm]\.|[Mm]\b))?"
-    r"|\s?([AaPp])(?:\.[Mm]\.|[Mm]\b))(?![\d:])"
-)
-# Not before another number: "1987 74 Diakou Street" is a house number.
-_BARE_YEAR = re.compile(r"(?:19|20)(?<![\w.,/:$€£#-]..)\d\d(?!\w|[.,/:-]\w|%|\s\d)")
-_YEAR_CONTEXT = re.compile(
-    r"\b(?:in|since|during|of|from|until|till|by|before|after|year|born|founded|circa|"
-    r"early|late|mid|spring|summer|autumn|fall|winter|between|and|to|a|the)\W{0,3}$",
-    re.I,
-)
-
-# -- phone numbers --------------------------------------------------------------------
 
 _PHONE = re.compile(
     r"(?<![\w+/.:$€£-])(?:\+\d{1,3}[ .-]?)?(?:\(0\)[ .-]?)?"
@@ -279,8 +214,8 @@ class PatternPii:
         if "@" in text:
             found += _emails(text)
         found += _domains(text, found)
-        found += _date_words(text)
-        windows = _numeric_windows(text)
+        found += dates.date_words(text)
+        windows = numeric_windows(text)
         if not windows:
             return found
         lowered = text.lower()
@@ -288,78 +223,16 @@ class PatternPii:
         found += _postcodes(text, windows)
         found += _ages(text, windows, lowered)
         found += _ssns(text, windows, lowered)
-        for recogniser in (_cards, _ibans, _ips, _dates):
+        for recogniser in (_cards, _ibans, _ips, dates.dates):
             found += recogniser(text, windows)
         ibans = [f for f in found if f.type == "IBAN_CODE"]
         if ibans:  # a Luhn-valid run of digits inside an IBAN is part of the IBAN
             found = [
-                f for f in found if f.type != "CREDIT_CARD" or not _overlaps(f.start, f.end, ibans)
+                f for f in found if f.type != "CREDIT_CARD" or not overlaps(f.start, f.end, ibans)
             ]
         found += list(_phones(text, windows, found))
-        found += list(_years(text, windows, found))
+        found += list(dates.years(text, windows, found))
         return found
-
-
-def _numeric_windows(text: str) -> Windows:
-    """Stretches of text around runs of digits, merged where they touch."""
-    windows: Windows = []
-    for m in _NUMBERISH.finditer(text):
-        run = m.group()
-        start, end = max(0, m.start() - _MARGIN), min(len(text), m.end() + _MARGIN)
-        digits = sum(map(str.isdigit, run))
-        edges = text[m.start() - 1 if m.start() else 0 : m.start()] + text[m.end() : m.end() + 3]
-        if windows and start <= windows[-1].end:
-            last = windows.pop()
-            start, digits = last.start, max(digits, last.digits)
-            run, edges = last.inner + " " + run, last.edges + edges
-        windows.append(_Window(start, end, digits, run, edges))
-    return windows
-
-
-def _in(
-    pattern: re.Pattern[str],
-    text: str,
-    windows: Windows,
-    least: int,
-    inner: frozenset[str] = frozenset(),
-    edges: frozenset[str] = frozenset(),
-) -> Iterator[re.Match[str]]:
-    """Matches of ``pattern`` in the windows with a run of at least ``least`` digits
-    and, if gates are given, an ``inner`` character inside a run (a date's "/") or an
-    ``edges`` character next to one (the "pm" of "5pm")."""
-    gated = bool(inner or edges)
-    for w in windows:
-        if w.digits < least:
-            continue
-        if gated and inner.isdisjoint(w.inner) and edges.isdisjoint(w.edges):
-            continue
-        yield from pattern.finditer(text, w.start, w.end)
-
-
-def _overlaps(start: int, end: int, findings: list[Finding]) -> bool:
-    return any(f.start < end and start < f.end for f in findings)
-
-
-class _Claimed:
-    """Spans already taken, for overlap checks in O(log n): a dense text has a hundred
-    findings and more candidates, and a linear scan per candidate was most of its time."""
-
-    __slots__ = ("_max_end", "_starts")
-
-    def __init__(self, findings: list[Finding]) -> None:
-        spans = sorted((f.start, f.end) for f in findings)
-        self._starts = [s for s, _ in spans]
-        self._max_end = list(itertools.accumulate((e for _, e in spans), max))
-
-    def overlaps(self, start: int, end: int) -> bool:
-        i = bisect.bisect_left(self._starts, end)  # findings that start before `end`
-        return i > 0 and self._max_end[i - 1] > start
-
-
-def _near(
-    pattern: re.Pattern[str], text: str, start: int, end: int, before: int = 40, after: int = 0
-) -> bool:
-    return pattern.search(text, max(0, start - before), min(len(text), end + after)) is not None
 
 
 #: What comes before the "user:password@" or "token@" of a URL (postgres://, https://):
@@ -401,7 +274,7 @@ def _domains(text: str, emails: list[Finding]) -> Iterator[Finding]:
         if bare is None or bare.end() <= hint.start():
             continue
         last_end = bare.end()
-        if not (_overlaps(start, last_end, urls) or _overlaps(start, last_end, emails)):
+        if not (overlaps(start, last_end, urls) or overlaps(start, last_end, emails)):
             yield Finding("DOMAIN_NAME", start, last_end, 0.85 if bare["generic"] else 0.6)
 
 
@@ -436,12 +309,12 @@ def _card_issuer_fits(d: str) -> bool:
 
 
 def _cards(text: str, windows: Windows) -> Iterator[Finding]:
-    for m in _in(_CARD, text, windows, 12):
+    for m in matches_in(_CARD, text, windows, 12):
         digits = re.sub(r"\D", "", m.group())
         if not (_card_issuer_fits(digits) and _luhn(digits)):
             continue
         score = 1.0 if len(digits) >= 14 else 0.7
-        if score < 1 and _near(_CARD_WORDS, text, m.start(), m.end()):
+        if score < 1 and near(_CARD_WORDS, text, m.start(), m.end()):
             score = 0.95
         yield Finding("CREDIT_CARD", m.start(), m.end(), score)
 
@@ -488,22 +361,22 @@ def _ssn_valid(area: str, group: str, serial: str) -> bool:
 
 
 def _ssns(text: str, windows: Windows, lowered: str) -> Iterator[Finding]:
-    for m in _in(_SSN, text, windows, 9, frozenset("- ")):
+    for m in matches_in(_SSN, text, windows, 9, frozenset("- ")):
         if _ssn_valid(m[1], m[3], m[4]):
             score = 0.85 if m[2] == "-" else 0.45
-            if _near(_SSN_WORDS, text, m.start(), m.end()):
+            if near(_SSN_WORDS, text, m.start(), m.end()):
                 score = min(1.0, score + CONTEXT_BOOST)
             yield Finding("US_SSN", m.start(), m.end(), score)
     if "ss" not in lowered and "social" not in lowered:
         return
-    for m in _in(_BARE_SSN, text, windows, 9):
-        if _ssn_valid(m[1], m[2], m[3]) and _near(_SSN_WORDS, text, m.start(), m.end()):
+    for m in matches_in(_BARE_SSN, text, windows, 9):
+        if _ssn_valid(m[1], m[2], m[3]) and near(_SSN_WORDS, text, m.start(), m.end()):
             yield Finding("US_SSN", m.start(), m.end(), 0.75)
 
 
 def _ips(text: str, windows: Windows) -> Iterator[Finding]:
     if "." in text:
-        for m in _in(_IPV4, text, windows, 4, frozenset(".")):
+        for m in matches_in(_IPV4, text, windows, 4, frozenset(".")):
             if _VERSION_NEAR.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "version 1.2.3.4"
             try:
@@ -512,7 +385,7 @@ def _ips(text: str, windows: Windows) -> Iterator[Finding]:
                 continue
             yield Finding("IP_ADDRESS", m.start(), m.end(), 0.95)
     if ":" in text:
-        for m in _in(_IPV6, text, windows, 1, frozenset(":"), frozenset(":")):
+        for m in matches_in(_IPV6, text, windows, 1, frozenset(":"), frozenset(":")):
             value = m.group()
             if value.count(":") < 2 or not any(c.isdigit() for c in value):
                 continue
@@ -523,65 +396,9 @@ def _ips(text: str, windows: Windows) -> Iterator[Finding]:
             yield Finding("IP_ADDRESS", m.start(), m.end(), 0.95)
 
 
-def _date_words(text: str) -> Iterator[Finding]:
-    last_end = -1
-    for hint in _MONTH_HINT.finditer(text):
-        if hint.start() < last_end:
-            continue
-        start, end = max(0, hint.start() - 12), min(len(text), hint.end() + 24)
-        for m in _MONTH_PHRASE.finditer(text, start, end):
-            if m.start() <= hint.start() < m.end():
-                last_end = m.end()
-                value = m.group()
-                if value in _MONTH_NAMES:
-                    yield Finding("DATE_TIME", m.start(), m.end(), 0.6)
-                elif any(c.isdigit() for c in value):
-                    yield Finding("DATE_TIME", m.start(), m.end(), 0.9)
-                break
-    lowered = text.lower()
-    for m in _WEEKDAY_END.finditer(lowered):
-        for stem in _WEEKDAY_STEMS:
-            start = m.start() - len(stem)
-            if lowered.startswith(stem, start) and (start == 0 or not text[start - 1].isalnum()):
-                yield Finding("DATE_TIME", start, m.end(), 0.85)
-                break
-
-
-def _dates(text: str, windows: Windows) -> Iterator[Finding]:
-    iso: list[Finding] = []
-    for m in _in(_ISO_DATE, text, windows, 8, frozenset("-")):
-        time_ok = m[4] is None or (int(m[4]) < 24 and int(m[5]) < 60)
-        if 1 <= int(m[2]) <= 12 and 1 <= int(m[3]) <= 31 and time_ok:
-            iso.append(Finding("DATE_TIME", m.start(), m.end(), 0.95))
-    yield from iso
-    for m in _in(_NUMERIC_DATE, text, windows, 3, frozenset("/.-")):
-        a, b, last = int(m[1]), int(m[3]), m[4]
-        if len(m[1]) == 4:  # y/m/d
-            ok = m[2] != "-" and 1 <= b <= 12 and 1 <= int(last) <= 31 and len(last) <= 2
-        else:  # d/m/y or m/d/y
-            ok = 1 <= min(a, b) <= 12 and max(a, b) <= 31 and len(last) in (2, 4)
-        if ok:
-            yield Finding("DATE_TIME", m.start(), m.end(), 0.9 if m[2] == "/" else 0.7)
-    for m in _in(_TIME, text, windows, 1, frozenset(":"), _MERIDIEM):
-        hour, meridiem = int(m[1]), m[3] or m[4]
-        valid = 1 <= hour <= 12 if meridiem else hour < 24
-        if valid and not _overlaps(m.start(), m.end(), iso):
-            yield Finding("DATE_TIME", m.start(), m.end(), 0.85 if meridiem else 0.6)
-
-
-def _years(text: str, windows: Windows, numeric: list[Finding]) -> Iterator[Finding]:
-    """Plain years (1900-2099) standing alone: confident only after a date-ish word."""
-    claimed = _Claimed(numeric)
-    for m in _in(_BARE_YEAR, text, windows, 4):
-        if claimed.overlaps(m.start(), m.end()):
-            continue
-        lead = _YEAR_CONTEXT.search(text, max(0, m.start() - 12), m.start())
-        yield Finding("DATE_TIME", m.start(), m.end(), 0.6 if lead else 0.4)
-
-
 def _phones(text: str, windows: Windows, found: list[Finding]) -> Iterator[Finding]:
-    claimed = _Claimed(found)
-    for m in _in(_PHONE, text, windows, 7):
+    claimed = Claimed(found)
+    for m in matches_in(_PHONE, text, windows, 7):
         value = m.group()
         digits = sum(c.isdigit() for c in value)
         if not 7 <= digits <= 15 or claimed.overlaps(m.start(), m.end()):
@@ -594,7 +411,7 @@ def _phones(text: str, windows: Windows, found: list[Finding]) -> Iterator[Findi
             score = 0.3  # bare digits: an id, an amount, an order number...
         else:
             score = 0.4  # short groups: '467 3395', '78 651 450'
-        if score < 0.95 and _near(_PHONE_WORDS, text, m.start(), m.end(), 30, 12):
+        if score < 0.95 and near(_PHONE_WORDS, text, m.start(), m.end(), 30, 12):
             score = min(1.0, score + CONTEXT_BOOST)
         yield Finding("PHONE_NUMBER", m.start(), m.end(), round(score, 2))
 
@@ -613,7 +430,7 @@ def _context_only(text: str, lowered: str) -> Iterator[Finding]:
 
 
 def _postcodes(text: str, windows: Windows) -> Iterator[Finding]:
-    for m in _in(_POSTCODE, text, windows, 1, edges=_UPPER):
+    for m in matches_in(_POSTCODE, text, windows, 1, edges=_UPPER):
         yield Finding("ZIP_CODE", m.start(), m.end(), 0.6)
 
 
@@ -631,7 +448,7 @@ def _ages(text: str, windows: Windows, lowered: str) -> Iterator[Finding]:
         start, end = max(0, w.start - _AGE_MARGIN), w.end + _AGE_MARGIN
         if any(word in lowered[start:end] for word in _AGE_GATES):
             near_words.append(w._replace(start=start, end=min(len(text), end)))
-    for m in _in(_AGE, text, near_words, 1):
+    for m in matches_in(_AGE, text, near_words, 1):
         group = next(g for g in (1, 2, 3) if m[g] is not None)
         if int(m[group]) <= 125:
             yield Finding("AGE", m.start(group), m.end(group), 0.6 if group == 3 else 0.85)
