@@ -9,6 +9,7 @@ import pytest
 
 from gatehouse.guard.scanners.patterns import PatternPii
 from gatehouse.guard.scanners.registry import build
+from tests.guard.values import iban, luhn_break, luhn_complete
 
 THRESHOLD = 0.5  # a policy's default
 scanner = PatternPii()
@@ -25,29 +26,6 @@ def found(text: str, kind: str | None = None) -> list[tuple[str, str]]:
 
 def values(text: str, kind: str) -> list[str]:
     return [value for _, value in found(text, kind)]
-
-
-def luhn_complete(body: str) -> str:
-    """``body`` plus the check digit that makes it pass Luhn."""
-    for check in "0123456789":
-        digits = [int(c) for c in body + check][::-1]
-        total = sum(
-            d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)
-        )
-        if total % 10 == 0:
-            return body + check
-    raise AssertionError("unreachable")
-
-
-def luhn_break(number: str) -> str:
-    return number[:-1] + str((int(number[-1]) + 1) % 10)
-
-
-def iban(country: str, bban: str) -> str:
-    """A mod-97-valid IBAN for ``bban``."""
-    rearranged = bban + country + "00"
-    check = 98 - int("".join(str(int(c, 36)) for c in rearranged)) % 97
-    return f"{country}{check:02d}{bban}"
 
 
 def test_registry_builds_it() -> None:
