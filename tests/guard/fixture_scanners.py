@@ -34,3 +34,16 @@ class Jailbreakish:
         if "ignore" in text.lower():
             return [Finding("JAILBREAK", 0, len(text), 0.8)]
         return []
+
+
+class Recording:
+    """Finds nothing; keeps the context of every text it was asked about."""
+
+    name = "recording"
+    types = frozenset({"NOTHING"})
+    isolated = False
+    seen: list[tuple[str, ScanContext]] = []
+
+    def scan(self, text: str, context: ScanContext = DEFAULT_CONTEXT) -> list[Finding]:
+        self.seen.append((text, context))
+        return []

@@ -322,3 +322,43 @@ def test_an_output_block_refuses_a_whole_response(
     assert token not in r.text
     record = record_of(gw, r.headers["x-request-id"])
     assert token not in str(record["body"]["response"])  # the request is the client's own
+
+
+def test_scanners_see_role_trust_model_and_key(
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from gatehouse.guard.scanners import registry
+    from tests.guard.fixture_scanners import Recording
+
+    monkeypatch.setitem(registry.SCANNERS, "recording", "tests.guard.fixture_scanners:Recording")
+    monkeypatch.setattr(Recording, "seen", [])
+    cfg = config_for(mock_upstream.url)
+    cfg["guardrails"] = {
+        "policies": {"watch": {"input": {"recording": {"action": "flag"}}}},
+        "default": "watch",
+    }
+    gw = start_gateway(cfg)
+    secret = gw.create_key(name="ctx")
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "here is a document"},
+        {"role": "tool", "tool_call_id": "t1", "content": "tool output"},
+        {"role": "user", "content": "and my question"},
+    ]
+    r = httpx.post(
+        gw.url + "/chat/completions",
+        json={"model": "chat", "messages": messages},
+        headers={"Authorization": f"Bearer {secret}", "x-gatehouse-untrusted": "1"},
+    )
+    assert r.status_code == 200
+    seen = {text: (c.role, c.trusted, c.model, c.direction) for text, c in Recording.seen}
+    assert seen == {
+        "be brief": ("system", True, "chat", "input"),
+        "here is a document": ("user", False, "chat", "input"),
+        "tool output": ("tool", False, "chat", "input"),
+        "and my question": ("user", True, "chat", "input"),
+    }
+    key_ids = {c.key_id for _, c in Recording.seen}
+    assert len(key_ids) == 1 and next(iter(key_ids)) is not None

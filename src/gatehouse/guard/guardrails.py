@@ -150,14 +150,22 @@ class Guardrails:
     # --- scanning -------------------------------------------------------------------------
 
     async def scan(
-        self, policy: Policy, side: Side, direction: Direction, slots: Sequence[Slot], model: str
+        self,
+        policy: Policy,
+        side: Side,
+        direction: Direction,
+        slots: Sequence[Slot],
+        exchange: Exchange,
     ) -> list[tuple[Rule, list[list[Finding]]]]:
         """Per rule, per slot, the findings that count. Records nothing.
 
         A rule whose scanner could not run (the worker late or gone) comes back with the
         action ``timeout`` and no findings; :meth:`refuse_unscanned` decides what then.
         """
-        contexts = [ScanContext(direction, s.role, s.trusted, model) for s in slots]
+        key_id = exchange.key.id if exchange.key is not None else None
+        contexts = [
+            ScanContext(direction, s.role, s.trusted, exchange.model, key_id) for s in slots
+        ]
         texts = [s.text for s in slots]
         sent: asyncio.Future[dict[str, list[list[Finding]]]] | None = None
         if side.isolated and self.worker is not None:
@@ -327,7 +335,7 @@ class Guardrails:
         if not slots:
             return
         self.check_size(exchange, policy, policy.input, "input", slots)
-        results = await self.scan(policy, policy.input, "input", slots, exchange.model)
+        results = await self.scan(policy, policy.input, "input", slots, exchange)
         self.judge(exchange, policy, "input", slots, results, exchange.body)
         spans = _spans(results, ("redact",))
         if not spans:
@@ -354,7 +362,7 @@ class Guardrails:
         masks: dict[int, list[Finding]] = {}
         if policy.output.rules:
             self.check_size(exchange, policy, policy.output, "output", slots)
-            results = await self.scan(policy, policy.output, "output", slots, exchange.model)
+            results = await self.scan(policy, policy.output, "output", slots, exchange)
             if redactor is not None:
                 results = [
                     (

@@ -112,7 +112,7 @@ class ScanWorker:
                 "id": call_id,
                 "scanners": names,
                 "texts": texts,
-                "contexts": [(c.direction, c.role, c.trusted, c.model) for c in contexts],
+                "contexts": [(c.direction, c.role, c.trusted, c.model, c.key_id) for c in contexts],
                 # The worker skips a call whose caller has stopped waiting (CLOCK_MONOTONIC
                 # is the same clock in every process of the machine).
                 "deadline": time.monotonic() + timeout_s,

@@ -320,7 +320,7 @@ class StreamScreen:
             tuple(r for r in policy.output.inline if r in self.at_end),
             tuple(r for r in policy.output.isolated if r in self.at_end),
         )
-        results = await guardrails.scan(policy, side, "output", slots, exchange.model)
+        results = await guardrails.scan(policy, side, "output", slots, exchange)
         guardrails.record(exchange, policy, "output", slots, results, note="stream")
 
 
