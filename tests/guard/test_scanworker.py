@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gatehouse.guard.scanners import registry
 from tests.conftest import AUTH, GatewayServer, MockServer, config_for, wait_for
 from tests.telemetry.test_request_log import record_of
 
@@ -38,12 +39,17 @@ def _chat(gw: GatewayServer, text: str = TEXT) -> httpx.Response:
 
 
 def test_names_are_redacted_by_the_worker_and_restored(
-    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
 ):
+    monkeypatch.delitem(registry._built, "pii_ner", raising=False)  # built by other tests
     gw = start_gateway(ner_config(mock_upstream.url, timeout_ms=5000))
     worker = gw.server.gateway.guardrails.worker
     assert worker is not None and worker.pid is not None and worker.pid != os.getpid()
     r = _chat(gw)
+    # The gazetteer lives in the worker only, never in the gateway's own process.
+    assert "pii_ner" not in registry._built
     assert r.status_code == 200, r.text
     sent = mock_upstream.stats.last_body["messages"][0]["content"]
     assert "Margaret" not in sent and "Baker Street" not in sent and "<PERSON_1>" in sent

@@ -27,7 +27,7 @@ from gatehouse.errors import GuardrailBlocked, GuardrailUnavailable, RequestTooL
 from gatehouse.guard.content import Slot, request_slots, response_slots, rewritten
 from gatehouse.guard.redaction import Redactor, mask
 from gatehouse.guard.scanners.base import Direction, Finding, ScanContext
-from gatehouse.guard.scanners.registry import build
+from gatehouse.guard.scanners.registry import build, scanner_class
 from gatehouse.guard.scanworker import ScanUnavailable, ScanWorker
 from gatehouse.guard.streaming import screened
 
@@ -88,11 +88,9 @@ def compile_policy(name: str, config: PolicyConfig) -> Policy:
         for scanner_name, rule in rules.items():
             if rule.action == "off":
                 continue
-            scanner = build(scanner_name)
+            isolated = scanner_class(scanner_name).isolated
             entities = frozenset(rule.entities) if rule.entities is not None else None
-            compiled.append(
-                Rule(scanner_name, rule.action, rule.threshold, entities, scanner.isolated)
-            )
+            compiled.append(Rule(scanner_name, rule.action, rule.threshold, entities, isolated))
         return Side(
             tuple(r for r in compiled if not r.isolated),
             tuple(r for r in compiled if r.isolated),
@@ -295,7 +293,7 @@ class Guardrails:
             verdicts.append(verdict)
             if metrics is not None:
                 metrics.guardrail_verdicts.labels(direction, rule.scanner, outcome).value += 1
-                known = build(rule.scanner).types
+                known = scanner_class(rule.scanner).types
                 for _, f in found:
                     kind = f.type if f.type in known else "OTHER"  # the label set stays bounded
                     metrics.guardrail_findings.labels(direction, rule.scanner, kind).value += 1

@@ -17,20 +17,30 @@ SCANNERS: dict[str, str] = {
 }
 
 _built: dict[str, Scanner] = {}
+_classes: dict[str, type[Scanner]] = {}
 
 
 class UnknownScanner(ValueError):
     pass
 
 
+def scanner_class(name: str) -> type[Scanner]:
+    """The class of scanner ``name``: its ``types`` and ``isolated`` without building it
+    (an isolated scanner's data is loaded only in the scan worker)."""
+    found = _classes.get(name)
+    if found is None:
+        target = SCANNERS.get(name)
+        if target is None:
+            known = ", ".join(sorted(SCANNERS))
+            raise UnknownScanner(f"unknown scanner {name!r} (known: {known})")
+        module, _, cls = target.partition(":")
+        found = _classes[name] = getattr(importlib.import_module(module), cls)
+    return found
+
+
 def build(name: str) -> Scanner:
     """The one shared instance of scanner ``name``."""
     scanner = _built.get(name)
     if scanner is None:
-        target = SCANNERS.get(name)
-        if target is None:
-            raise UnknownScanner(f"unknown scanner {name!r} (known: {', '.join(sorted(SCANNERS))})")
-        module, _, cls = target.partition(":")
-        scanner = getattr(importlib.import_module(module), cls)()
-        _built[name] = scanner
+        scanner = _built[name] = scanner_class(name)()
     return scanner
