@@ -37,16 +37,26 @@ Windows = list[Window]
 def numeric_windows(text: str) -> Windows:
     """Stretches of text around runs of digits, merged where they touch."""
     windows: Windows = []
+    n = len(text)
+    start = end = -1
+    digits = 0
+    runs: list[str] = []
+    edges: list[str] = []
     for m in NUMBERISH.finditer(text):
+        run_start, run_end = m.span()
+        opens = run_start - MARGIN if run_start > MARGIN else 0
+        if opens > end:  # not touching the window so far: that one is complete
+            if runs:
+                windows.append(Window(start, end, digits, " ".join(runs), "".join(edges)))
+            start, digits, runs, edges = opens, 0, [], []
         run = m.group()
-        start, end = max(0, m.start() - MARGIN), min(len(text), m.end() + MARGIN)
-        digits = sum(map(str.isdigit, run))
-        edges = text[m.start() - 1 if m.start() else 0 : m.start()] + text[m.end() : m.end() + 3]
-        if windows and start <= windows[-1].end:
-            last = windows.pop()
-            start, digits = last.start, max(digits, last.digits)
-            run, edges = last.inner + " " + run, last.edges + edges
-        windows.append(Window(start, end, digits, run, edges))
+        end = min(n, run_end + MARGIN)
+        digits = max(digits, sum(map(str.isdigit, run)))
+        runs.append(run)
+        edges.append(text[run_start - 1 : run_start] if run_start else "")
+        edges.append(text[run_end : run_end + 3])
+    if runs:
+        windows.append(Window(start, end, digits, " ".join(runs), "".join(edges)))
     return windows
 
 
