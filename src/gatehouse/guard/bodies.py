@@ -14,6 +14,7 @@ import orjson
 from gatehouse.guard.redaction import mask, mask_pieces
 from gatehouse.guard.scanners.base import Finding, Scanner
 from gatehouse.guard.scanners.registry import build
+from gatehouse.routing.streams import event_data
 
 #: What the store masks: the pattern scanners, at the policies' default threshold.
 STORAGE_SCANNERS = ("pii", "secrets")
@@ -43,25 +44,21 @@ class BodyMasker:
     def _stream(self, raw: bytes) -> bytes:
         """A stream's events, each text masked as a whole: a value split across chunks
         is found in the joined text and masked in every chunk it touches."""
-        from gatehouse.guard.streaming import _data, _texts
+        from gatehouse.guard.streaming import texts_of
 
         events: list[bytes | dict[str, Any]] = []
         pieces: dict[tuple[int, int], list[tuple[dict[str, Any], str]]] = {}
         for event in raw.split(b"\n\n"):
-            data = _data(event)
-            try:
-                chunk = orjson.loads(data) if data and data != b"[DONE]" else None
-            except orjson.JSONDecodeError:
-                chunk = None
-            if not isinstance(chunk, dict):
-                events.append(event if data is None or data == b"[DONE]" else self._raw(event))
+            chunk = event_data(event)
+            if not isinstance(chunk, dict):  # [DONE], comments, text that isn't JSON
+                events.append(self._raw(event))
                 continue
             choices = chunk.get("choices")
             if isinstance(choices, list):
                 completions = chunk.get("object") == "text_completion" or any(
                     isinstance(c, dict) and "delta" not in c and "text" in c for c in choices
                 )
-                for holder, key, text_key, _ in _texts(chunk, completions):
+                for holder, key, text_key, _ in texts_of(chunk, completions):
                     if isinstance(holder.get(key), str):
                         pieces.setdefault(text_key, []).append((holder, key))
             events.append(chunk)

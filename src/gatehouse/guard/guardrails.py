@@ -69,6 +69,13 @@ class Side:
     def rules(self) -> tuple[Rule, ...]:
         return self.inline + self.isolated
 
+    def only(self, rules: list[Rule]) -> Side:
+        """The same side with just these of its rules."""
+        return Side(
+            tuple(r for r in self.inline if r in rules),
+            tuple(r for r in self.isolated if r in rules),
+        )
+
     @property
     def strict(self) -> bool:
         """Whether a finding can change the call (block or redact), not just be recorded."""
@@ -363,13 +370,7 @@ class Guardrails:
             results = await self.scan(policy, policy.output, "output", slots, exchange)
             if redactor is not None:
                 results = [
-                    (
-                        r,
-                        [
-                            _outside_placeholders(s.text, redactor, f)
-                            for s, f in zip(slots, per, strict=True)
-                        ],
-                    )
+                    (r, [redactor.outside(s.text, f) for s, f in zip(slots, per, strict=True)])
                     for r, per in results
                 ]
             self.judge(exchange, policy, "output", slots, results, data)
@@ -466,16 +467,6 @@ def blocked_error(
         param=where if direction == "input" else None,
         code=rule.scanner,
     )
-
-
-def _outside_placeholders(text: str, redactor: Redactor, found: list[Finding]) -> list[Finding]:
-    """Findings that don't touch a placeholder this call issued (those are ours)."""
-    if not found or "<" not in text:
-        return found
-    ours = [m.span() for m in redactor.placeholder_spans(text)]
-    if not ours:
-        return found
-    return [f for f in found if not any(f.start < e and s < f.end for s, e in ours)]
 
 
 class Screen:

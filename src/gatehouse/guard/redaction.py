@@ -96,6 +96,16 @@ class Redactor:
         """Where placeholders this call issued sit in ``text``."""
         return [m for m in _PLACEHOLDER.finditer(text) if m.group(0) in self.originals]
 
+    def outside(self, text: str, found: list[Finding]) -> list[Finding]:
+        """The findings that don't touch a placeholder this call issued: a placeholder
+        the model repeats is the gateway's own text, not something the model said."""
+        if not found or not self.originals or "<" not in text:
+            return found
+        ours = [m.span() for m in self.placeholder_spans(text)]
+        if not ours:
+            return found
+        return [f for f in found if not any(f.start < e and s < f.end for s, e in ours)]
+
     def _original(self, match: re.Match[str]) -> str:
         return self.originals.get(match.group(0), match.group(0))
 

@@ -30,6 +30,7 @@ from gatehouse.guard.content import Slot
 from gatehouse.guard.redaction import Redactor, StreamRestorer, mask
 from gatehouse.guard.scanners.base import Finding, ScanContext, Scanner
 from gatehouse.guard.scanners.registry import build
+from gatehouse.routing.streams import event_data
 
 if TYPE_CHECKING:
     from gatehouse.guard.guardrails import Guardrails, Policy, Rule
@@ -120,17 +121,12 @@ class TextScreen:
                     "was stopped",
                     code="scanner_failed",
                 ) from None
+            if self.redactor is not None:
+                kept = self.redactor.outside(text, kept)
             for f in kept:
                 if f.end > lead:
                     start = max(f.start, lead) - lead
                     found.append((rule, Finding(f.type, start, f.end - lead, f.score)))
-        redactor = self.redactor
-        if redactor is not None and found and "<" in text:
-            spans = (m.span() for m in redactor.placeholder_spans(text))
-            ours = [(s - lead, e - lead) for s, e in spans]
-            found = [
-                (r, f) for r, f in found if not any(f.start < e and s < f.end for s, e in ours)
-            ]
         return found
 
     def _restore(self, text: str, final: bool) -> str:
@@ -198,12 +194,11 @@ class StreamScreen:
         client: list[bytes] = []
         stored: list[bytes] = []
         for event in block.split(b"\n\n"):
-            data = _data(event)
-            if data == b"[DONE]":
+            if _is_done(event):
                 for out, kept in self._flush():
                     client.append(out)
                     stored.append(kept)
-            chunk = _json(data) if data is not None and data != b"[DONE]" else None
+            chunk = event_data(event)
             if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
                 client.append(event)
                 stored.append(event)
@@ -219,7 +214,7 @@ class StreamScreen:
 
     def _chunk(self, chunk: dict[str, Any], event: bytes) -> tuple[bytes, bytes]:
         edits: list[tuple[dict[str, Any], str, str, str]] = []
-        for holder, key, text_key, final in _texts(chunk, self.completions):
+        for holder, key, text_key, final in texts_of(chunk, self.completions):
             text = holder.get(key)
             piece = text if isinstance(text, str) else ""
             if not piece and not final:
@@ -316,27 +311,15 @@ class StreamScreen:
             Slot(_path(k, self.completions), "".join(self.said[k])[:budget], "assistant")
             for k in keys
         ]
-        side = type(policy.output)(
-            tuple(r for r in policy.output.inline if r in self.at_end),
-            tuple(r for r in policy.output.isolated if r in self.at_end),
-        )
+        side = policy.output.only(self.at_end)
         results = await guardrails.scan(policy, side, "output", slots, exchange)
         guardrails.record(exchange, policy, "output", slots, results, note="stream")
 
 
-def _data(event: bytes) -> bytes | None:
-    """The payload of an SSE event's ``data:`` line(s), whatever other fields it has."""
-    if b"data:" not in event:
-        return None
-    lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
-    return b"\n".join(lines).strip() if lines else None
-
-
-def _json(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
+def _is_done(event: bytes) -> bool:
+    return any(
+        line[5:].strip() == b"[DONE]" for line in event.split(b"\n") if line.startswith(b"data:")
+    )
 
 
 def _index(choice: dict[str, Any]) -> int:
@@ -344,7 +327,7 @@ def _index(choice: dict[str, Any]) -> int:
     return index if isinstance(index, int) and not isinstance(index, bool) else 0
 
 
-def _texts(
+def texts_of(
     chunk: dict[str, Any], completions: bool
 ) -> Iterator[tuple[dict[str, Any], str, TextKey, bool]]:
     """(holder, key, text key, final) of every text in a chunk."""

@@ -144,14 +144,14 @@ def without_usage_chunk(block: bytes) -> bytes:
     kept = []
     for event in block.split(b"\n\n"):
         if _USAGE[0] in event or _USAGE[1] in event:
-            chunk = _event_data(event)
+            chunk = event_data(event)
             if isinstance(chunk, dict) and not chunk.get("choices") and chunk.get("usage"):
                 continue
         kept.append(event)
     return b"\n\n".join(kept)
 
 
-def _event_data(event: bytes) -> Any:
+def event_data(event: bytes) -> Any:
     """The JSON of an SSE event's ``data:`` line(s), whatever other fields it has."""
     lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
     try:
