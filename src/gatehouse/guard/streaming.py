@@ -8,8 +8,10 @@ forming in: the last ``HOLD_CHARS`` characters, the word being written, and any
 finding that reaches the end of what has arrived. Scans see ``CONTEXT_CHARS`` of the
 text already released too, so a value keeps the words before it ("password:") that
 make it recognisable. Released text has its redactions applied; a blocking finding
-ends the stream with the catalogue's error event. Flag-only and isolated (worker)
-rules read the whole text once the stream ends, and are recorded as flags.
+ends the stream with the catalogue's error event. Flag rules, isolated (worker)
+scanners and whole-text scanners (JSON validity) read each text once the stream ends;
+a block rule among them can no longer withhold the text, but it still refuses the
+stream: ``[DONE]`` waits for it, and the stream ends with the error event instead.
 
 The store keeps the stream as the upstream sent it but with output redactions applied
 and placeholders not restored — also when the stream ends early.
@@ -165,11 +167,17 @@ class StreamScreen:
         self.redactor = exchange.redactor
         self.completions = exchange.operation == "completions"
         self.strict = [
-            (r, build(r.scanner)) for r in policy.output.inline if r.action in ("block", "redact")
+            (r, build(r.scanner, r.options))
+            for r in policy.output.inline
+            if r.action in ("block", "redact") and not r.whole
         ]
         strict_rules = {r for r, _ in self.strict}
-        #: Rules that read the whole text at the end (flags, and isolated scanners).
+        #: Rules that read the whole text at the end (flags, isolated and whole-text
+        #: scanners). A block rule among them ends the stream with an error event in
+        #: place of ``[DONE]``, so ``[DONE]`` waits for them.
         self.at_end = [r for r in policy.output.rules if r not in strict_rules]
+        self.ends_blocking = any(r.action == "block" for r in self.at_end)
+        self.done: bytes | None = None
         self.texts: dict[TextKey, TextScreen] = {}
         self.said: dict[TextKey, list[str]] = {}
         self.stored: list[bytes] | None = [] if exchange.captured is not None else None
@@ -198,6 +206,10 @@ class StreamScreen:
                 for out, kept in self._flush():
                     client.append(out)
                     stored.append(kept)
+                if self.ends_blocking:
+                    self.done = event
+                    stored.append(event)
+                    continue
             chunk = event_data(event)
             if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
                 client.append(event)
@@ -313,7 +325,17 @@ class StreamScreen:
         ]
         side = policy.output.only(self.at_end)
         results = await guardrails.scan(policy, side, "output", slots, exchange)
-        guardrails.record(exchange, policy, "output", slots, results, note="stream")
+        ends = [x for x in results if x[0].action == "block"]
+        flags = [x for x in results if x[0].action != "block"]
+        if flags:
+            guardrails.record(exchange, policy, "output", slots, flags, note="stream")
+        if ends:
+            from gatehouse.guard.guardrails import refuse_if_blocked
+
+            # The text is out already; what can still be refused is the stream's end.
+            guardrails.record(exchange, policy, "output", slots, ends)
+            guardrails.refuse_unscanned(exchange, policy, "output", ends)
+            refuse_if_blocked(policy, "output", slots, ends)
 
 
 def _is_done(event: bytes) -> bool:
@@ -422,3 +444,5 @@ async def screened(
             screen.settle()
     if finished:
         await screen.scan_at_end()
+        if screen.done is not None:
+            yield screen.done + b"\n\n"

@@ -51,6 +51,7 @@ class Exchange:
     cache_hit: bool = False
     guard: list[dict[str, Any]] | None = None  # guardrail verdicts, as the request log keeps them
     redactor: Redactor | None = None  # placeholders sent upstream, restored in the answer
+    canary: str | None = None  # the token the guardrails wrote into the system prompt
     #: The request as the store may keep it when guardrails blocked or redacted it.
     stored_request: bytes | None = None
     #: The response as the store may keep it when guardrails changed what the client got

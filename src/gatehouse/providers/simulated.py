@@ -17,6 +17,7 @@ x-mock-tokens          tokens in the answer
 x-mock-tokens-per-s    pace of streamed tokens (0 = as fast as possible)
 x-mock-echo            N: answer with the last message's text (prompt for completions),
                        streamed in pieces of N characters
+x-mock-echo-message    with ``x-mock-echo``: echo message I (0-based) instead of the last
 =====================  =====================================================
 
 ``GET /mock/stats`` reports counts (received, completed, cancelled, in flight) so a
@@ -238,7 +239,7 @@ class SimulatedUpstream:
         if kind == "chat":
             reply = answers.chat_response(body, model, tokens)
             if echo:
-                reply["choices"][0]["message"]["content"] = answers.last_text(body)
+                reply["choices"][0]["message"]["content"] = _echoed(request, body)
             return _json(reply)
         reply = answers.completion_response(body, model, tokens)
         if echo:
@@ -271,7 +272,7 @@ class SimulatedUpstream:
         pieces = [answers.WORDS[i % len(answers.WORDS)] for i in range(tokens)]
         echo = request.headers.get("x-mock-echo")
         if echo:
-            said, size = answers.last_text(body), max(1, int(echo))
+            said, size = _echoed(request, body), max(1, int(echo))
             pieces = [said[i : i + size] for i in range(0, len(said), size)]
         if tool_call:
             pieces = []
@@ -377,6 +378,11 @@ def _event(data: dict[str, Any]) -> bytes:
 
 def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def _echoed(request: web.Request, body: dict[str, Any]) -> str:
+    index = request.headers.get("x-mock-echo-message", "-1")
+    return answers.last_text(body, int(index) if index.lstrip("-").isdigit() else -1)
 
 
 async def _sleep_ms(ms: float) -> None:

@@ -80,11 +80,12 @@ def tool_call(body: dict[str, Any], index: bool = False) -> dict[str, Any]:
     return call
 
 
-def last_text(body: dict[str, Any]) -> str:
-    """The last message's text (or the prompt): what an echo answer repeats."""
+def last_text(body: dict[str, Any], index: int = -1) -> str:
+    """The last message's text, or message ``index``'s (or the prompt): what an echo
+    answer repeats."""
     messages = body.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        content = messages[-1].get("content")
+    if isinstance(messages, list) and -len(messages) <= index < len(messages):
+        content = messages[index].get("content") if isinstance(messages[index], dict) else None
         if isinstance(content, list):
             return "".join(p.get("text", "") for p in content if isinstance(p, dict))
         return content if isinstance(content, str) else ""

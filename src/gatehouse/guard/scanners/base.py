@@ -9,7 +9,7 @@ worker process, for the heavy ones).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Direction = Literal["input", "output"]
 
@@ -33,6 +33,12 @@ class ScanContext:
     trusted: bool = True  # false for tool results and content the client marks untrusted
     model: str = ""
     key_id: str | None = None
+    #: For output scanners: the request's system and developer messages, joined.
+    system: str = ""
+    #: For output scanners: the canary the gateway wrote into the system prompt ("" if none).
+    canary: str = ""
+    #: For output scanners: the request's ``response_format`` (structured output), if any.
+    response_format: dict[str, Any] | None = None
 
 
 DEFAULT_CONTEXT = ScanContext()
@@ -45,6 +51,9 @@ class Scanner(Protocol):
     #: True for scanners too slow or too big for the gateway worker (models, large
     #: dictionaries): they run in the scan worker process under a time budget.
     isolated: bool
+    #: True for scanners that can only judge a complete text (JSON validity): on a
+    #: stream they run once, at its end. Optional; absent means False.
+    # whole: bool
 
     def scan(self, text: str, context: ScanContext = DEFAULT_CONTEXT) -> list[Finding]:
         """Findings in ``text``, in any order; they may overlap."""

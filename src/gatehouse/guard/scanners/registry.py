@@ -9,14 +9,25 @@ import importlib
 
 from gatehouse.guard.scanners.base import Scanner
 
-#: name -> "module:class"; the class takes no arguments.
+#: name -> "module:class". Classes take no arguments, but for the scanners a rule
+#: configures (``regex`` takes ``patterns``, ``topics`` takes ``topics``).
 SCANNERS: dict[str, str] = {
     "pii": "gatehouse.guard.scanners.patterns:PatternPii",
     "pii_ner": "gatehouse.guard.scanners.names:NamePii",
     "secrets": "gatehouse.guard.scanners.secrets:SecretScanner",
+    "injection": "gatehouse.guard.scanners.injection:InjectionHeuristics",
+    "injection_ml": "gatehouse.guard.scanners.semantic:InjectionModel",
+    "toxicity": "gatehouse.guard.scanners.toxicity:ToxicityLexicon",
+    "toxicity_ml": "gatehouse.guard.scanners.semantic:ToxicityModel",
+    "prompt_leak": "gatehouse.guard.scanners.leakage:PromptLeak",
+    "regex": "gatehouse.guard.scanners.custom:RegexScanner",
+    "topics": "gatehouse.guard.scanners.custom:TopicScanner",
+    "json_schema": "gatehouse.guard.scanners.structured:JsonSchemaCheck",
 }
 
-_built: dict[str, Scanner] = {}
+Options = tuple[tuple[str, object], ...]
+
+_built: dict[tuple[str, Options], Scanner] = {}
 _classes: dict[str, type[Scanner]] = {}
 
 
@@ -38,9 +49,17 @@ def scanner_class(name: str) -> type[Scanner]:
     return found
 
 
-def build(name: str) -> Scanner:
-    """The one shared instance of scanner ``name``."""
-    scanner = _built.get(name)
+def build(name: str, options: Options = ()) -> Scanner:
+    """The one shared instance of scanner ``name`` built with ``options``."""
+    scanner = _built.get((name, options))
     if scanner is None:
-        scanner = _built[name] = scanner_class(name)()
+        kwargs = {k: _unfrozen(v) for k, v in options}
+        scanner = _built[(name, options)] = scanner_class(name)(**kwargs)
     return scanner
+
+
+def _unfrozen(value: object) -> object:
+    """A rule's hashable option back as the dict the scanner takes."""
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in value}
+    return value
