@@ -30,13 +30,12 @@ from gatehouse.guard.content import (
     request_slots,
     response_slots,
     rewritten,
-    system_text,
 )
 from gatehouse.guard.redaction import Redactor, mask
 from gatehouse.guard.scanners.base import Direction, Finding, ScanContext
 from gatehouse.guard.scanners.registry import Options, build, scanner_class
 from gatehouse.guard.scanworker import ScanUnavailable, ScanWorker
-from gatehouse.guard.streaming import screened
+from gatehouse.guard.streaming import output_context, screened
 
 if TYPE_CHECKING:
     from gatehouse.pipeline.exchange import Exchange
@@ -466,23 +465,12 @@ def scan_contexts(
     direction: Direction, slots: Sequence[Slot], exchange: Exchange
 ) -> list[ScanContext]:
     """Each slot's context; output scanners also get what the request asked for."""
+    if direction == "output":
+        content = output_context(exchange, content=True)
+        calls = output_context(exchange, content=False)
+        return [content if s.path[-1] in ("content", "text") else calls for s in slots]
     key_id = exchange.key.id if exchange.key is not None else None
-    model = exchange.model
-    if direction == "input":
-        return [ScanContext(direction, s.role, s.trusted, model, key_id) for s in slots]
-    body = exchange.body
-    fmt = body.get("response_format")
-    context = ScanContext(
-        direction,
-        "assistant",
-        True,
-        model,
-        key_id,
-        system_text(body),
-        exchange.canary or "",
-        fmt if isinstance(fmt, dict) else None,
-    )
-    return [context] * len(slots)
+    return [ScanContext(direction, s.role, s.trusted, exchange.model, key_id) for s in slots]
 
 
 def _not_stored(exchange: Exchange, direction: Direction) -> None:

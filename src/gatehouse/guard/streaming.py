@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gatehouse.errors import GuardrailUnavailable
-from gatehouse.guard.content import Slot
+from gatehouse.guard.content import Slot, system_text
 from gatehouse.guard.redaction import Redactor, StreamRestorer, mask
 from gatehouse.guard.scanners.base import Finding, ScanContext, Scanner
 from gatehouse.guard.scanners.registry import build
@@ -63,6 +63,7 @@ class TextScreen:
 
     rules: list[tuple[Rule, Scanner]]  # inline rules that block or redact
     redactor: Redactor | None
+    scan_context: ScanContext = _OUTPUT  # what the request asked (system prompt, canary)
     restorer: StreamRestorer | None = None
     pending: str = ""  # arrived, not yet released (upstream text, placeholders included)
     context: str = ""  # the end of what was released, as the upstream wrote it
@@ -115,7 +116,7 @@ class TextScreen:
         found = []
         for rule, scanner in self.rules:
             try:
-                kept = rule.keep(scanner.scan(text, _OUTPUT))
+                kept = rule.keep(scanner.scan(text, self.scan_context))
             except Exception:
                 log.exception("guardrail scanner %r failed on a stream", rule.scanner)
                 raise GuardrailUnavailable(
@@ -178,6 +179,8 @@ class StreamScreen:
         self.at_end = [r for r in policy.output.rules if r not in strict_rules]
         self.ends_blocking = any(r.action == "block" for r in self.at_end)
         self.done: bytes | None = None
+        self.content_context = output_context(exchange, content=True)
+        self.call_context = output_context(exchange, content=False)
         self.texts: dict[TextKey, TextScreen] = {}
         self.said: dict[TextKey, list[str]] = {}
         self.stored: list[bytes] | None = [] if exchange.captured is not None else None
@@ -185,7 +188,8 @@ class StreamScreen:
     def text(self, key: TextKey) -> TextScreen:
         screen = self.texts.get(key)
         if screen is None:
-            screen = self.texts[key] = TextScreen(self.strict, self.redactor)
+            context = self.content_context if key[1] == -1 else self.call_context
+            screen = self.texts[key] = TextScreen(self.strict, self.redactor, context)
         return screen
 
     def rewrite(self, block: bytes) -> bytes:
@@ -336,6 +340,23 @@ class StreamScreen:
             guardrails.record(exchange, policy, "output", slots, ends)
             guardrails.refuse_unscanned(exchange, policy, "output", ends)
             refuse_if_blocked(policy, "output", slots, ends)
+
+
+def output_context(exchange: Exchange, content: bool) -> ScanContext:
+    """The context of an answer's text: the request's system prompt and canary, and for
+    its content (not tool-call arguments) the ``response_format`` it asked for."""
+    body = exchange.body
+    fmt = body.get("response_format") if content else None
+    return ScanContext(
+        "output",
+        "assistant",
+        True,
+        exchange.model,
+        exchange.key.id if exchange.key is not None else None,
+        system_text(body),
+        exchange.canary or "",
+        fmt if isinstance(fmt, dict) else None,
+    )
 
 
 def _is_done(event: bytes) -> bool:
