@@ -3,6 +3,8 @@
     .venv/bin/python bench/guardrails.py                 # in process only
     .venv/bin/python bench/guardrails.py --http 3000     # plus an A/B through a gateway
     .venv/bin/python bench/guardrails.py --worker 1000   # plus pii_ner via the scan worker
+    .venv/bin/python bench/guardrails.py --http 2000 --policy threats   # injection, toxicity,
+                                                          # prompt_leak instead of pii, secrets
 
 In process: one call's input screen as the ``Screen`` stage runs it — the policy
 picked, the text found in the body, the pattern scanners (``pii`` and ``secrets``)
@@ -62,6 +64,12 @@ def prompt(with_pii: bool, dense: bool = False) -> str:
 
 
 POLICY = {"input": {"pii": {"action": "redact"}, "secrets": {"action": "redact"}}}
+#: `--policy threats`: the heuristic injection layer on the prompt, hate and leak checks
+#: on the answer (bench/guard_layers.py times each layer alone).
+THREATS = {
+    "input": {"injection": {"action": "block"}},
+    "output": {"toxicity": {"action": "block"}, "prompt_leak": {"action": "block"}},
+}
 CONFIG: dict[str, Any] = {
     "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
     "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
@@ -129,7 +137,7 @@ async def worker(calls: int) -> None:
     )
 
 
-def over_http(calls: int) -> None:
+def over_http(calls: int, policy: dict[str, Any]) -> None:
     import sys
     from pathlib import Path
 
@@ -144,7 +152,7 @@ def over_http(calls: int) -> None:
     mock = MockServer(lt, MockSettings())
     plain = GatewayServer(lt, config_for(mock.url))
     cfg = config_for(mock.url)
-    cfg["guardrails"] = {"policies": {"redact": POLICY}, "default": "redact"}
+    cfg["guardrails"] = {"policies": {"redact": policy}, "default": "redact"}
     guarded = GatewayServer(lt, cfg)
     body = {"model": "chat", "messages": [{"role": "user", "content": prompt(True)}]}
     results: dict[str, list[float]] = {"off": [], "on": []}
@@ -177,12 +185,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--http", type=int, default=0, help="calls per side over HTTP")
     parser.add_argument("--worker", type=int, default=0, help="pii_ner calls via the worker")
+    parser.add_argument(
+        "--policy", choices=["pii", "threats"], default="pii", help="the policy --http measures"
+    )
     args = parser.parse_args()
     asyncio.run(in_process(args.calls))
     if args.worker:
         asyncio.run(worker(args.worker))
     if args.http:
-        over_http(args.http)
+        over_http(args.http, THREATS if args.policy == "threats" else POLICY)
 
 
 if __name__ == "__main__":

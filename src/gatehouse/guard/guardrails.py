@@ -167,7 +167,10 @@ class Guardrails:
             if isolated
             else None
         )
-        self.timeout_s = config.worker.timeout_ms / 1000
+        budget = config.worker.timeout_ms
+        if budget is None:  # the slowest isolated scanner in use says what it needs
+            budget = max((worker_budget_ms(name) for name in isolated), default=250)
+        self.timeout_s = budget / 1000
         self.fail_open = config.worker.on_timeout == "allow"
         #: Whether any call can get a policy at all: without one the stage isn't built.
         self.enabled = any(p is not None and (p.input.rules or p.output.rules) for p in used)
@@ -459,6 +462,11 @@ def _inline(
             log.exception("guardrail scanner %r failed", rule.scanner)
             results.append((rule.failed("error"), [[] for _ in texts]))
     return results
+
+
+def worker_budget_ms(scanner: str) -> int:
+    """The scan worker's default time budget for a call that needs ``scanner``."""
+    return int(getattr(scanner_class(scanner), "budget_ms", 250))
 
 
 def scan_contexts(
