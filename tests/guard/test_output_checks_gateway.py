@@ -123,7 +123,9 @@ def test_an_injection_in_a_tool_result_is_blocked_but_only_flagged_from_the_user
     assert r.status_code == 200, r.text
     verdicts = record_of(gw, r.headers["x-request-id"])["guard"]
     flagged = [v for v in verdicts if v["scanner"] == "injection" and v["outcome"] == "flagged"]
-    assert flagged and flagged[0]["action"] == "flag"
+    assert flagged and flagged[0]["action"] == "flag" and flagged[0]["scope"] == "trusted"
+    untrusted = [v for v in verdicts if v.get("scope") == "untrusted"]
+    assert untrusted and untrusted[0]["outcome"] == "clean"  # there was nothing untrusted
     assert flagged[0]["findings"][0]["at"] == "messages[0].content"
 
     # A benign tool result passes, and the header marks a user turn as untrusted too.

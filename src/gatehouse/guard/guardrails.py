@@ -336,6 +336,8 @@ class Guardrails:
                     for s, f in found[:MAX_LOGGED_FINDINGS]
                 ],
             }
+            if rule.scope != "all":
+                verdict["scope"] = rule.scope  # which texts it read: trusted or untrusted
             if note is not None:
                 verdict["note"] = note
             verdicts.append(verdict)
