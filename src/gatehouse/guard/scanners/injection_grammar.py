@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from gatehouse.guard.scanners.obfuscation import fold_native
+
 #: The categories of attack, one finding type each; the tables name them shorter.
 OVERRIDE, ROLEPLAY, FAKE_TURN = "INSTRUCTION_OVERRIDE", "ROLEPLAY_JAILBREAK", "FAKE_TURN"
 HIDDEN, ENCODED = "HIDDEN_TEXT", "ENCODED_PAYLOAD"
@@ -35,7 +37,9 @@ RULES = (?:instructions?|instruction set|rules?|ruleset|prompts?|guidelines?|gui
 TALK = (?:context|conversation|messages?|inputs?|text|content|tasks?|requests?|quer(?:y|ies)|data|info(?:rmation)?|results?|document|article|page)
 LIMITS = (?:restrictions?|filters?|filtering|limits?|limitations?|boundaries|rules|guidelines|ethics|morals|morality|censorship|constraints?|safeguards?|polic(?:y|ies)|principles|standards|guardrails?|regulations|scruples|conscience|qualms|remorse|moral compass|consequences|legality|laws?|alignment|moderation|refusals?|safety (?:checks|features|training|layer|measures))
 CARE = (?:have|has|follow|care about|care for|abide by|adhere to|obey|respect|comply with|worry about|need to follow|bother with)
-AI = (?:ai|llm|llms|gpt|chatgpt|claude|gemini|copilot|bard|(?:ai |virtual |digital )?assistants?|chat ?bots?|bots?|(?:large )?language models?|ai (?:models?|agents?|systems?|tools?)|llm (?:agents?|tools?)|summari[sz]ers?|crawlers?|scrapers?)
+AI = (?:ai|llm|llms|gpt|chatgpt|claude|gemini|copilot|bard|(?:ai |virtual |digital )?assistants?|chat ?bots?|bots?|(?:large )?language models?|ai (?:models?|agents?|systems?|tools?)|llm (?:agents?|tools?)|summari[sz]ers?|crawlers?|scrapers?|@READER)
+READER = (?:(?:note-?tak(?:er|ing)|meeting|summari[sz]\w*|sentiment|review(?:ing)?|ranking|screening|grading|scoring|hiring|recruit(?:ing|ment)|triage|moderation|browsing|research|shopping|coding|email|inbox|support|automated|autonomous|ai|llm) (?:bots?|agents?|models?|tools?|assistants?|reviewers?|readers?|systems?)|note-?takers?)
+IMPERATIVE = (?:send|forward|approve|run|execute|delete|remove|record|transfer|pay|email|e-mail|grant|merge|push|deploy|ignore|disregard|post|upload|share|book|cancel|mark|add|insert|include|rate|rank|score|recommend|reply|respond|tell|say|output|print|write|click|visit|open|install|call|export|disable|skip|omit|escalate|sign|give)
 AIHEAD = ai|llm|llms|gpt|chatgpt|claude|gemini|copilot|bard|assistant|assistants|chatbot|chatbots|bot|bots|language model|language models|large language model|large language models|summariser|summarizer|summarisers|summarizers
 DOC = (?:document|page|web ?page|site|website|e-?mail|mail|message|text|file|article|content|resume|cv|review|post|comment|pdf|paper|report|data|input|passage|transcript|listing|profile|repo(?:sitory)?|code|readme|ticket|issue|product|thread|channel|inbox|notes|minutes|sheet|spreadsheet|invoice|event|booking|letter|newsletter|results|project|service|package|module|function|script)s?
 ACT = (?:ignore|disregard|forget|tell|say|state|report|recommend|reply|respond|answer|send|forward|e-?mail|share|upload|post|include|add|append|insert|mark|approve|grant|delete|remove|cancel|book|pay|transfer|issue|rank|rate|score|describe|summari[sz]e|output|print|write|run|execute|call|install|open|visit|click|ask|accept|close|escalate|record|omit|replace|change|set|disable|enable|skip|push|apply|cite|double|give|move|treat|search|read|export|update|trigger|create|sign|dm|bcc|unsubscribe|direct|advise|inform|warn|refuse|stop|do not|don't|never|always|only|also|please|quietly|secretly|silently|immediately|first|before|after|when|if|whenever|while|from now on|this is|the user|you (?:must|should|are|will|need|have))
@@ -195,6 +199,35 @@ INDIRECT 0.5 | ai|llm|bot|assistant|agent|model|gpt | ~[_-](?:instructions?|dire
 INDIRECT 0.5 | instruction|instructions|directive|directives|note|notes|readme|message | ~[_-](?:for[_-])?(?:ai|llm|bots?|agents?|assistants?|models?)\b
 INDIRECT 0.5 | x | ~-ai-[a-z]+
 INDIRECT 0.35 | tell|inform|warn|advise|ask | (?:the|your|their) (?:user|reader|customer|shopper|viewers?|listeners?|parents?|passenger|student|pupils?|caller|visitor|recipient)s? (?:that|to)\b
+OVERRIDE 1.0 | ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte|missachten|ubergehe|verwirf | (?:(?:sie|du|bitte) ){0,2}(?:(?:alle|samtliche|die|deine|ihre|eure|meine|bisher|zuvor) ){0,3}(?:vorherigen|bisherigen|vorigen|fruheren|obigen|vorangegangenen|vorhergehenden|ursprunglichen|alten|erhaltenen|gegebenen|system) ?(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien|anordnungen|einschrankungen)
+OVERRIDE 0.8 | ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte|missachten | (?:(?:sie|du|bitte) ){0,2}(?:alle|samtliche|deine|ihre|eure) (?:(?:deine|ihre|eure|bisherigen) )?(?:anweisungen|instruktionen|regeln|befehle|vorgaben|richtlinien)\b
+OVERRIDE 1.0 | ignora|ignore|ignorar|ignorad|ignoren|olvida|olvide|olvidad|olviden|descarta|descarte|omite|desconsidera|desconsidere|esqueca|esquece|dimentica|dimentichi|dimenticate|ignorate|ignori|trascura | (?:(?:todas|todos|tutte|tutti|le|las|los|as|os|gli|i|tus|tuas|sus|suas|tue|sue|de|di|o|a|el|il|lo) ){0,3}(?:instrucciones|istruzioni|instrucoes|indicaciones|indicazioni|reglas|regole|regras|ordenes|ordini|ordens|directrices|direttive|diretrizes|orientacoes|normas|restricciones|restrizioni|restricoes) (?:anteriores|precedenti|previas|previe|precedentes|previos|de arriba|di prima|acima|sopra|del sistema|di sistema|do sistema|originales|originali|originais|que (?:te|le|lhe|voce) (?:dieron|han dado|deram|recebeu)|che ti (?:hanno dato|sono state date))
+OVERRIDE 0.8 | ignora|ignore|ignorar|olvida|olvide|descarta|esqueca|esquece|desconsidere|desconsidera|dimentica|ignorate | (?:todas|todos|tutte|tutti) (?:(?:las|los|as|os|le|gli|i|tus|tuas|sus|suas|tue) ){1,2}(?:instrucciones|istruzioni|instrucoes|reglas|regole|regras|indicaciones|indicazioni|directrices|direttive|diretrizes|normas)\b
+OVERRIDE 0.9 | haz caso omiso|no hagas caso|non tenere conto|nao siga|no sigas|non seguire|ne tiens pas compte|ne tenez pas compte|ne suis pas|ne suivez pas | (?:(?:a|de|delle|das|des|las|los|le|les|di|todas|tutte|toutes|tus|tes|vos|tue) ){0,3}(?:instrucciones|istruzioni|instrucoes|instructions|consignes|reglas|regole|regras|regles) (?:anteriores|precedenti|precedentes|previas|anterieures|ci dessus|sopra|acima)
+OVERRIDE 1.0 | ignore|ignorez|oublie|oubliez | (?:(?:toutes|tous|les|tes|vos|ces|de|des) ){0,3}(?:instructions|consignes|regles|directives|ordres|restrictions) (?:precedentes|anterieures|ci dessus|d'avant|du systeme|initiales|d'origine|qu'on t'a donnees|qu'on vous a donnees)
+OVERRIDE 0.8 | ignore|ignorez|oublie|oubliez | (?:toutes|tous) (?:(?:les|tes|vos) ){1,2}(?:instructions|consignes|regles|directives)\b
+OVERRIDE 1.0 | negeer|negeren|vergeet|zignoruj|ignoruj|zapomnij|pomin | (?:(?:o|alle|al|de|je|jouw|uw|wszystkie|wszystkich|swoje|twoje|moje) ){0,3}(?:eerdere|vorige|voorgaande|bovenstaande|oorspronkelijke|poprzednie|poprzednich|wczesniejsze|wczesniejszych|powyzsze|powyzszych|dotychczasowe|systemowe) (?:instructies|regels|opdrachten|richtlijnen|instrukcje|instrukcji|polecenia|polecen|zasady|zasad|regu(?:l|ł)y)
+OVERRIDE 0.8 | negeer|vergeet|zignoruj|ignoruj|zapomnij | (?:o )?(?:alle|wszystkie|wszystkich) (?:(?:je|jouw|de|swoje|twoje) )?(?:instructies|regels|opdrachten|instrukcje|instrukcji|polecenia|polecen|zasady|zasad)\b
+OVERRIDE 1.0 | onceki|yukaridaki|tum|butun|sana verilen|daha onceki|eski|sistem | (?:(?:tum|butun|onceki|yukaridaki|sana verilen|sistem) ){0,2}(?:talimat|kural|yonerge|komut|direktif|yonlendirme)\w* (?:(?:tamamen|hepsini) )?(?:gormezden gel|yok say|unut|dikkate alma|umursama|cigne|bos ver)\w*
+OVERRIDE 0.25 | ab jetzt|von nun an|ab sofort|a partir de ahora|desde ahora|de ahora en adelante|a partir de agora|de agora em diante|d'ora in poi|da ora in poi|da adesso|a partir de maintenant|desormais|dorenavant|vanaf nu|van nu af aan|od teraz|od tej chwili|bundan sonra|artik | (?:bist du|du bist|eres|seras|voce e|sei|tu sei|tu es|tu seras|ben je|jij bent|jestes|bedziesz|sen)\b
+ROLEPLAY 0.2 | ohne|sin|sem|senza|sans|zonder|bez | (?:(?:jegliche|jede|irgendwelche|alle|ninguna|ningun|ningún|cualquier|tipo de|nenhuma|nenhum|quaisquer|qualquer|alcuna|alcun|nessuna|nessun|aucune|aucun|la moindre|enige|welke|zadnych|jakichkolwiek) ){0,2}(?:einschrankung(?:en)?|beschrankung(?:en)?|filter|zensur|regeln|grenzen|richtlinien|restriccion(?:es)?|filtros?|limites|censura|reglas|limitaciones|restricao|restricoes|restrizion[ei]|filtr[oi]|limit[ei]|regole|restrictions?|filtres?|censure|regles|beperking(?:en)?|filters|censuur|regels|ograniczen|filtrow|cenzury|zasad|regul)\b
+ROLEPLAY 0.8 | ab jetzt|von nun an|ab sofort|a partir de ahora|desde ahora|de ahora en adelante|a partir de agora|de agora em diante|d'ora in poi|da ora in poi|da adesso|a partir de maintenant|desormais|dorenavant|vanaf nu|van nu af aan|od teraz|od tej chwili | [^.\n]{0,80}?(?:ohne|sin|sem|senza|sans|zonder|bez) (?:[a-z']+ ){0,2}?(?:einschrankung(?:en)?|beschrankung(?:en)?|filter|zensur|regeln|grenzen|richtlinien|restriccion(?:es)?|filtros?|limites|censura|reglas|limitaciones|restricao|restricoes|restrizion[ei]|filtr[oi]|limit[ei]|regole|restrictions?|filtres?|censure|regles|beperking(?:en)?|filters|censuur|regels|ograniczen|filtrow|cenzury|zasad|regul)\b
+ROLEPLAY 0.8 | bundan sonra|artik | [^.\n]{0,80}?(?:hicbir (?:kisitlama|filtre|kural|sinir|sansur)\w* (?:olmadan|yok|tanimayan)|kisitlamasiz|filtresiz|sansursuz)
+EXTRACTION 0.9 | zeige|zeig|gib|nenne|drucke|wiederhole|verrate|offenbare|enthulle|schreibe|muestra|muestrame|revela|revelame|imprime|repite|dime|ensename|escribe|mostre|mostra|mostrami|revele|imprima|repita|diga|stampa|ripeti|dimmi|rivela|rivelami|scrivi|montre|montrez|affiche|affichez|revele|revelez|repete|repetez|donne|donnez|dis|toon|laat|geef|herhaal|print|pokaz|wyswietl|ujawnij|wypisz|powtorz|podaj | (?:(?:mir|uns|me|mi|moi|nous|zien|mij) )?(?:(?:deinen|deine|ihren|ihre|den|die|das|tu|tus|el|los|las|su|sus|o|os|as|seu|seus|suas|teu|tuas|il|le|i|tuo|tuoi|tue|ton|tes|votre|vos|les|je|jouw|uw|de|het|swoj|swoje|twoj|twoje|mi|moi|me|complet[oa]?|vollstandigen|ganzen) ){0,3}(?:system prompt|systemprompt|systemanweisungen|systemnachricht|system-?anweisungen|(?:ursprunglichen|anfanglichen|geheimen|versteckten) anweisungen|anweisungen,? die (?:du|sie) (?:bekommen|erhalten)|prompt del sistema|mensaje del sistema|instrucciones (?:del sistema|iniciales|originales|ocultas|que (?:te|le) (?:dieron|dio|han dado))|prompt do sistema|mensagem do sistema|instrucoes (?:do sistema|iniciais|originais|ocultas|que (?:voce|te) (?:recebeu|foram dadas))|prompt di sistema|messaggio di sistema|istruzioni (?:di sistema|iniziali|originali|nascoste|che ti (?:hanno dato|sono state date))|prompt (?:du )?systeme|message (?:du )?systeme|instructions (?:systeme|du systeme|initiales|d'origine|originales|cachees|qu'on (?:t'a|vous a) donnees)|systeemprompt|systeem instructies|systeeminstructies|systeembericht|(?:oorspronkelijke|verborgen) instructies|prompt systemowy|systemowy prompt|instrukcje systemowe|(?:poczatkowe|ukryte|oryginalne) instrukcje)
+EXTRACTION 0.8 | welche|quali|que|quais|quelles|welke|jakie | (?:anweisungen|instrucciones|istruzioni|instrucoes|instructions|instructies|instrukcje|regeln|reglas|regole|regras|regles) (?:hast du|haben sie|wurden (?:dir|ihnen)|te (?:dieron|han dado)|ti (?:hanno|sono state)|voce recebeu|te foram|t'a-t-on|on t'a|vous a-t-on|heb je|zijn je|otrzymales|dostales)
+EXTRACTION 0.9 | sistem | (?:istemini|istemi|promptunu|mesajini|talimatlarini|talimatlarin) (?:[a-z]+ ){0,2}?(?:goster|yazdir|tekrarla|acikla|soyle|ver|yaz|ifsa et)\w*
+EXTRACTION 0.8 | sana verilen|ilk|gizli|orijinal|baslangic | (?:talimat|istem|kural|yonerge)\w* (?:[a-z]+ ){0,2}?(?:goster|yazdir|tekrarla|acikla|soyle|yaz)\w*
+INDIRECT 0.5 | dear | (?:[a-z'-]+ ){0,3}?(?:models?|bots?|agents?|ai|llms?|gpts?|assistants?|summari[sz]ers?|crawlers?|scrapers?|reviewers? (?:bots?|tools?|models?)|@READER)\s*[,:!]
+INDIRECT 0.8 | automated|autonomous|ai-powered|ai powered|ai-based | (?:[a-z-]+ )?(?:reviewers?|agents?|crawlers?|systems?|readers?|tools?|assistants?|screeners?|graders?|parsers?|scrapers?|summari[sz]ers?|processors?|pipelines?|bots?|models?)(?: [a-z'-]+){0,2}? (?:must|should|shall|(?:is|are) (?:instructed|required|supposed|expected|asked|to)|needs? to|ha(?:s|ve) to) (?:(?:now|instead|also|immediately|always|only|first|please) )?@ACT\b
+INDIRECT 0.45 | agent|agents|ai agent|llm agent|coding agent|automated agent | ~(?: (?:note|task|todo|to-do|instructions?))?\s*:\s*(?:please )?(?:(?:now|also|immediately|first|quietly|silently) )?@IMPERATIVE\b
+ROLEPLAY 0.6 | concatenate|combine|join|merge|put together|add together | (?:(?:the|these|all|both|three|two) ){0,2}(?:strings?|variables?|parts?|pieces?|fragments?|segments?|texts?)?\s*\(?[a-z]\d?\b(?:\s*(?:,|and|\+|&)\s*[a-z]\d?\b)+
+ROLEPLAY 0.6 | answer|respond to|reply to|execute|follow|complete|fulfil|fulfill|carry out | (?:the )?(?:(?:string|variable|prompt|request|instruction|question|query|text|result) )?\(?[a-z]\d? \+ [a-z]\d?\b
+ROLEPLAY 0.5 | act as|pretend to be|pretend you are|roleplay as|role play as|play|be|you are|impersonate|become | my (?:(?:dear|sweet|beloved|old) )?(?:deceased|late|dead|departed|passed) (?:grand(?:ma|mother|pa|father|dad)|granny|nana|nan|gran|mother|father|mom|mum|dad|uncle|aunt)\b
+ROLEPLAY 0.6 | read|tell|recite|give|list | me (?:some |a few |the )?(?:windows|product|license|licence|activation|serial|steam|office|cd)(?: [a-z0-9]+){0,2}? keys\b
+ROLEPLAY 0.8 | whenever|when|if|every time|each time|anytime|any time | you (?:would|'d|might|want to|normally|usually|feel like|are about to|are inclined to|are tempted to|feel the urge to)(?: (?:normally|usually|otherwise|want to))? (?:refuse|decline|say no|reject|object|hesitate|add a (?:warning|disclaimer))\b[^.\n]{0,40}?(?:comply|answer|do it|say yes|agree|accept|respond|provide|help|do the opposite|instead|go ahead|proceed)
+ROLEPLAY 0.6 | opposite | day\b[^\n]{0,160}?(?:yes means no|no means yes|refuse|refusal|comply|rules|restrictions|guidelines|opposite of what|forbidden|not allowed|allowed)
+ROLEPLAY 0.15 | opposite | day\b
+ROLEPLAY 0.6 | do|say|answer|respond with|reply with|write|give | (?:exactly )?the opposite of what (?:you|your) (?:(?:would|normally|usually|guidelines|rules|programming|policy) ){1,2}
 ENCODED 0.6 | decode|decipher|decrypt|translate|convert|unscramble|reverse|read the (?:spaced|hidden) letters | (?:this|the following|it|the (?:message|text|string|payload|spaced letters|letters)|what follows)?(?: (?:from|in|using) (?:base64|hex(?:adecimal)?|rot-?13|binary|morse|caesar(?: cipher)?|ascii))? (?:and|then) (?:then )?(?:follow|execute|do|obey|answer|respond to|carry out|act on|run|perform|comply with|complete)
 ENCODED 0.5 | do|follow|obey|execute | (?:what|whatever) (?:it|they|this|the (?:text|message|letters)) (?:says?|tells? you|asks?)
 """  # noqa: E501
@@ -214,7 +247,53 @@ ROLEPLAY 0.6 | \[\s*[🔒🔓]?\s*(?:classic|jailbr(?:eak|oken)|normal|filtered|
 INDIRECT 0.6 | !\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][^)\s=]{1,40}=[^)\s]{0,300}(?:\{|\[|%7b|\$|<)
 INDIRECT 0.5 | [\[(]\s*(?:ai|llm|assistant|bot|chatbot|model|gpt)(?:[\s_-](?:only|visible|note|notes|instructions?|directive|assistant|tutor|reader)s?){0,2}\s*(?::|\])
 INDIRECT 0.4 | @(?:assistant|ai|bot|chatbot|gpt|claude|copilot)\b
+INDIRECT 0.5 | [\[(]\s*(?:ai |llm |automated |coding )?agents?\s*[)\]]\s*:?\s*(?:please )?@IMPERATIVE\b
 """  # noqa: E501
+
+# Rules of languages not written in Latin letters, one a line: CATEGORY WEIGHT SCRIPT |
+# pattern. They are matched on the folded text, so each pattern is folded the same way
+# (fold_native: Japanese voicing marks, Hindi viramas and Arabic hamzas dropped, Hangul
+# decomposed). A space stands for a gap of spaces or punctuation; Chinese and Japanese
+# phrases bridge with [^。\n]{m,n} instead. Only the tables of scripts a text holds run.
+_SCRIPT_GRAMMAR = r"""
+OVERRIDE 1.0 cyrl | (?:(?:про)?игнорир\w*|игнор(?:уй|уйте)|проігнор\w*|ігнор\w*|забуд\w*|отбрось|отбросьте|отмени|отмените|не (?:обращай|обращайте) внимания на|не (?:следуй|следуйте|зважай|зважайте)(?: на)?) (?:(?:все|всё|всех|всі|усі|свои|свої|твои|твої|ваши|ваші|эти|ці|о) ){0,2}(?:(?:предыдущ|прежн|вышеизложенн|вышеуказанн|ранее|ранн|изначальн|исходн|системн|данн|полученн|попередн|вищенаведен|початков|отриман|наданн?)\w* ){1,2}(?:инструкц|правил|указани|директив|ограничени|команд|інструкц|вказів|настанов|обмежен)\w*
+OVERRIDE 0.8 cyrl | (?:(?:про)?игнорир\w*|игнор(?:уй|уйте)|проігнор\w*|ігнор\w*|забуд\w*|отбрось|отбросьте) (?:все|всё|всі|усі|свои|свої|твои|твої) (?:(?:свои|свої|твои|твої) )?(?:инструкц|правил|указани|директив|ограничени|інструкц|вказів|настанов|обмежен)\w*
+ROLEPLAY 0.2 cyrl | без (?:(?:каких-либо|каких либо|всяких|любых|никаких|будь-яких|будь яких|жодних) )?(?:ограничени|фильтр|цензур|правил|запрет|обмежен|фільтр)\w*
+ROLEPLAY 0.8 cyrl | (?:с этого момента|с этой минуты|отныне|теперь|відтепер|тепер|з цього моменту)[^.\n]{0,80}?без (?:(?:каких-либо|каких либо|всяких|любых|никаких|будь-яких|будь яких|жодних) )?(?:ограничени|фильтр|цензур|правил|запрет|обмежен|фільтр)\w*
+EXTRACTION 0.9 cyrl | (?:покажи|покажите|покажіть|выведи|выведите|виведи|виведіть|раскрой|раскройте|розкрий|повтори|повторите|повторіть|напиши|напишите|напиши|распечатай|надрукуй|скажи|скажите|процитируй|перечисли|дай|дайте|опубликуй) (?:(?:мне|мені|нам|дословно|полностью|повністю|весь|всю|все|свой|свою|свои|свій|свою|свої|твой|твою|твои|твій|твої|ваш|вашу|ваши|ваші|точно) ){0,3}(?:(?:системн|исходн|изначальн|начальн|скрыт|секретн|первоначальн|початков|прихован|таємн)\w* (?:промпт|подсказк|инструкц|сообщени|запит|інструкц|повідомлен|указани|вказів|настанов)\w*|(?:инструкц|інструкц|указани|вказів)\w* (?:которые|які) (?:тебе|вам|тобі) (?:дали|дал|были даны|надали|дано))
+OVERRIDE 1.0 hani | (?<![我我们們他她])(?:忽略|忽视|忽視|无视|無視|忘记|忘記|忘掉|不要理会|不要理會|别管|別管|抛开|拋開|跳过|跳過|不要遵守|不要遵循|停止遵循)[^。！？\n]{0,8}?(?:之前|以前|先前|此前|上面|上述|前面|原来|原來|原先|所有|全部|一切|系统|系統|初始)[^。！？\n]{0,8}?(?:指令|指示|说明|說明|规则|規則|提示|命令|设定|設定|限制|要求)
+ROLEPLAY 0.2 hani | (?:没有|沒有|不受|无|無|不带|不帶|摆脱|擺脫|解除)(?:任何)?(?:的)?(?:限制|过滤|過濾|审查|審查|约束|約束|道德约束|道德約束)
+ROLEPLAY 0.8 hani | (?:从现在开始|從現在開始|从现在起|從現在起|从今以后|從今以後|今后|今後|接下来|接下來)[^。！？\n]{0,40}?(?:没有|沒有|不受|无|無|不带|不帶|摆脱|擺脫|不需要遵守)(?:任何)?[^。！？\n]{0,6}?(?:限制|过滤|過濾|审查|審查|约束|約束|规则|規則|道德|伦理|倫理)
+EXTRACTION 0.9 hani | (?:显示|顯示|展示|输出|輸出|打印|列出|告诉我|告訴我|重复|重複|透露|泄露|洩露|给我看|給我看|说出|說出|写出|寫出|复述|複述|公开|公開|贴出|貼出)[^。！？\n]{0,8}?(?:系统提示|系統提示|系统指令|系統指令|系统消息|系統訊息|系統消息|系统设定|系統設定|初始指令|原始指令|初始提示|隐藏指令|隱藏指令|你的指令|你的提示词|你的提示詞|你收到的指令|给你的指令|給你的指令|你被给予的指令|你被賦予的指令)
+EXTRACTION 0.8 hani | (?:你的|您的)(?:系统提示|系統提示|系统指令|系統指令|初始指令|原始指令)[^。！？\n]{0,8}?(?:是什么|是什麼|是啥|内容|內容)
+OVERRIDE 1.0 jpan | (?:以前|前|上記|上|これまで|今まで|すべて|全て|全部|元|最初|システム|与えられた)の?[^。\n]{0,10}?(?:指示|命令|ルール|規則|指令|設定|制約|プロンプト)[^。\n]{0,8}?(?:無視|忘れ|破棄|放棄|従わな)
+OVERRIDE 1.0 jpan | (?:無視|忘れ)(?:して|しろ|してください|て下さい)[^。\n]{0,6}?(?:以前|前|上記|これまで|今まで|すべて|全て)の[^。\n]{0,6}?(?:指示|命令|ルール|規則|指令|設定|制約)
+ROLEPLAY 0.2 jpan | (?:制限|フィルター|フィルタ|検閲|制約|倫理規定)(?:の|が|も)?(?:ない|なし|無し|一切ない|を持たない|に縛られない|から解放され)
+ROLEPLAY 0.8 jpan | (?:今から|これから|今後|以後|以降)[^。\n]{0,40}?(?:制限|フィルター|フィルタ|検閲|ルール|規則|制約|倫理)[^。\n]{0,4}?(?:のない|なし|無し|がない|を持たない|に縛られない|から解放)
+EXTRACTION 0.9 jpan | (?:システムプロンプト|システム(?:の)?指示|システムメッセージ|初期(?:の)?指示|最初の指示|元の指示|隠された指示|秘密の指示|あなた(?:への|に与えられた|が受けた|が受け取った)指示|あなたの(?:指示|設定|プロンプト))[^。\n]{0,10}?(?:見せ|表示|出力|教え|繰り返|書き出|開示|明か|印刷|全文)
+OVERRIDE 1.0 hang | (?:이전|이전의|앞의|위의|위에|기존|모든|지금까지의|원래|시스템)[^.\n]{0,30}?(?:지시|지침|명령|규칙|프롬프트|설정|제한)[^.\n]{0,20}?(?:무시|잊어|잊으|잊고|버려|따르지 마|따르지마)
+ROLEPLAY 0.2 hang | (?:제한|필터|검열|제약|규칙)(?:이|도|은|는)? ?(?:전혀 )?(?:없는|없이|없음|받지 않는)
+ROLEPLAY 0.8 hang | (?:지금부터|이제부터|앞으로|이제)[^.\n]{0,80}?(?:제한|필터|검열|규칙|제약)(?:이|도|은|는)? ?(?:전혀 )?(?:없는|없이|없음|받지 않는)
+EXTRACTION 0.9 hang | (?:시스템 ?프롬프트|시스템 ?메시지|시스템 ?지시|초기 ?지시|원래 ?지시|숨겨진 ?지시|너의 ?지시|당신의 ?지시|받은 ?지시|너의 ?프롬프트|당신의 ?프롬프트)[^.\n]{0,30}?(?:보여|출력|알려|반복|공개|말해|써|적어)
+OVERRIDE 1.0 arab | (?:تجاهل|تجاهلي|تجاهلوا|انس|انسى|انسي|انسوا|اهمل|اهملي|لا تتبع|لا تلتزم ب|تخط|تخطى) (?:(?:كل|جميع|كافة) )?(?:التعليمات|الاوامر|القواعد|الارشادات|التوجيهات|القيود|تعليماتك|اوامرك|قواعدك) (?:السابقة|الاصلية|اعلاه|القديمة|المعطاة|التي (?:تلقيتها|اعطيت لك|اعطيت))
+OVERRIDE 0.8 arab | (?:تجاهل|تجاهلي|تجاهلوا|انس|انسى|انسي|اهمل|تخط) (?:كل|جميع|كافة) (?:التعليمات|الاوامر|القواعد|الارشادات|التوجيهات|تعليماتك|اوامرك|قواعدك)
+ROLEPLAY 0.2 arab | (?:بدون|بلا|دون|من دون) (?:اي )?(?:قيود|فلاتر|رقابة|حدود|مرشحات|ضوابط)
+ROLEPLAY 0.8 arab | (?:من الان فصاعدا|من الان|ابتداء من الان|منذ الان|بدءا من الان)[^.\n]{0,80}?(?:بدون|بلا|دون|من دون) (?:اي )?(?:قيود|فلاتر|رقابة|قواعد|حدود|مرشحات|ضوابط)
+EXTRACTION 0.9 arab | (?:اعرض|اظهر|اطبع|اكشف|كرر|اعطني|اكتب|قل لي|ارني|انشر) (?:لي )?(?:موجه النظام|تعليمات النظام|رسالة النظام|برومبت النظام|التعليمات (?:الاولية|الاصلية|المخفية|السرية|التي (?:اعطيت|تلقيتها))|تعليماتك)
+OVERRIDE 1.0 deva | (?:पिछले|पिछली|पहले के|पहले दिए गए|पहले दी गई|ऊपर के|ऊपर दिए गए|ऊपर दी गई|सभी|सारे|सारी|मूल|सिस्टम)[^।\n]{0,30}?(?:निर्देश|आदेश|नियम|हिदायत|इंस्ट्रक्शन)[^।\n]{0,20}?(?:अनदेखा|नज़रअंदाज़|भूल|भुला|इग्नोर|मत मानो|मत मानें|न मानें|मत करो पालन)
+ROLEPLAY 0.2 deva | (?:बिना किसी (?:भी )?|बिना )(?:प्रतिबंध|पाबंदी|फ़िल्टर|सेंसर|रोक|सीमा)
+ROLEPLAY 0.8 deva | (?:अब से|आज से|इस पल से|अभी से)[^।\n]{0,80}?(?:(?:बिना किसी (?:भी )?|बिना )(?:प्रतिबंध|पाबंदी|फ़िल्टर|सेंसर|रोक|सीमा|नियम)|(?:प्रतिबंध|पाबंदी|फ़िल्टर|सेंसर|नियमों)[^।\n]{0,6}?(?:के बिना|रहित|मुक्त))
+EXTRACTION 0.9 deva | (?:सिस्टम प्रॉम्प्ट|सिस्टम प्रांप्ट|सिस्टम निर्देश|सिस्टम संदेश|प्रारंभिक निर्देश|मूल निर्देश|छिपे (?:हुए )?निर्देश|तुम्हें दिए गए निर्देश|आपको दिए गए निर्देश|अपने निर्देश)[^।\n]{0,24}?(?:दिखाओ|दिखाएं|दिखाइए|दिखा दो|बताओ|बताएं|बताइए|बता दो|प्रिंट|दोहराओ|दोहराएं|लिखो|प्रकट)
+"""  # noqa: E501, RUF001
+#: What each script's rules are tried on: the folded text holds one of these characters.
+_SCRIPT_LETTERS = {
+    "cyrl": "\u0400-\u052f",
+    "hani": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
+    "jpan": "\u3040-\u30ff",
+    "hang": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "arab": "\u0600-\u06ff",
+    "deva": "\u0900-\u097f",
+}
 
 # --- compiled once ----------------------------------------------------------------------
 
@@ -296,14 +375,34 @@ def _compile_grammar() -> tuple[list[Rule], dict[str, tuple[tuple[str, re.Patter
 
 
 RULES, RULES_BY_WORD = _compile_grammar()
+
+
+def _compile_scripts() -> list[tuple[re.Pattern[str], re.Pattern[str], list[Rule]]]:
+    """Per script: what shows a text holds it, one alternation of its rules (a rule is
+    the named group ``r<index>`` of its script's list), and the rules."""
+    tables: dict[str, tuple[list[str], list[Rule]]] = {}
+    for line in _SCRIPT_GRAMMAR.strip().splitlines():
+        head, pattern = line.split(" | ", 1)
+        category, weight, script = head.split()
+        alts, rules = tables.setdefault(script, ([], []))
+        body = fold_native(pattern).replace(" ", r"(?:[\s,;:\"'«»()-]+)")
+        alts.append(f"(?P<r{len(rules)}>{body})")
+        rules.append(Rule(_CATEGORY_NAMES[category], float(weight), cased=False, line=False))
+    return [
+        (re.compile(f"[{_SCRIPT_LETTERS[script]}]"), re.compile("|".join(alts)), rules)
+        for script, (alts, rules) in tables.items()
+    ]
+
+
+SCRIPT_RULES = _compile_scripts()
 SYMBOL_RULES = [_header(line) for line in _SYMBOL_GRAMMAR.strip().splitlines()]
 SYMBOLS = re.compile(  # the lookahead lets most positions fail on one character test
-    "(?=[<\\[\"'#!=@🔒🔓-])(?:"
+    "(?=[<\\[(\"'#!=@🔒🔓-])(?:"
     + "|".join(f"(?P<s{i}>{_expand(rest[0])})" for i, (_, rest) in enumerate(SYMBOL_RULES))
     + ")",
     re.MULTILINE,
 )
-SYMBOL_OPENERS = ("<", "[", "'", '"', "#", "!", "==", "--", "@", "🔒", "🔓")
+SYMBOL_OPENERS = ("<", "[", "(", "'", '"', "#", "!", "==", "--", "@", "🔒", "🔓")
 #: Every word of the grammar: the dictionary for splitting spaced-out letters back
 #: into words ("r e v e a l y o u r ..." -> "reveal your ...").
 LEXICON = frozenset(
@@ -356,18 +455,21 @@ FRAMING = re.compile(
     _WORD_START + r"(?:hypothetical(?:ly)?|fiction(?:al)?|fictitious|imaginary|imagine|pretend"
     r"|story|novel|screenplay|script|movie|film|video game|game|character|role ?-?play"
     r"|thought experiment|alternate universe|you are an?|you're an?|as an?"
-    r"|play(?:ing)? (?:an?|the))\b"
+    r"|play(?:ing)? (?:an?|the)|scene|villain|grand(?:ma|mother|pa|father)|granny"
+    r"|used to (?:tell|read|recite|explain|sing)|(?:complete|continue|finish) the (?:following"
+    r"|text|story|sentence|passage))\b"
 )
 HARMFUL_HOWTO = re.compile(
     (
-        _WORD_START + r"(?:how (?:to|do|would|could|can|one)|steps?|instructions?|recipe"
+        _WORD_START + r"(?:how (?:to|do|would|could|can|one|he|she|they|i|we|you)|steps?"
+        r"|step (?:\d+|one)\W{0,2}|instructions?|recipe"
         r"|guide|ways?|methods?|explain(?:s|ing)?|describe|detail(?:ed)?|walk (?:me|us|\w+)"
         r" through|tutorial|write (?:a|the) (?:guide|scene|dialogue|code|program|script))"
         r" (?:[a-z'-]+ ){0,6}?(?:make|build|create|synthesi[sz]e|cook|manufacture|produce"
         r"|assemble|hack(?: into)?|steal|kill|murder|poison|launder|smuggle|break into|hotwire"
         r"|crack|counterfeit|forge|stalk|kidnap|blackmail|extort|scam|phish|detonate"
         r"|weaponi[sz]e|acquire|obtain|buy|gain (?:unauthori[sz]ed )?access to|infiltrate"
-        r"|breach|bypass|disable|get|write|code|develop)\w* (?:[a-z'-]+ ){0,3}?(?:bombs?"
+        r"|breach|bypass|disable|get|write|code|develop|built|made)\w* (?:[a-z'-]+ ){0,3}?(?:bombs?"
         r"|explosives?|napalm|thermite|meth\w*|drugs?|cocaine|heroin|fentanyl|weapons?|guns?"
         r"|firearms?|poisons?|nerve agents?|sarin|ricin|anthrax|bioweapons?|malware|ransomware"
         r"|virus(?:es)?|keyloggers?|trojans?|botnets?|exploits?|money|passwords?|credit cards?"

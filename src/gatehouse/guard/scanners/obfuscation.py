@@ -51,6 +51,18 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Joiners and marks with honest uses between letters of Arabic, Persian or Indic
 # scripts and inside emoji sequences; suspicious only beside ASCII.
 _JOINERS = frozenset("\u200c\u200d\u200e\u200f")
+# Cyrillic letters that imitate none of Latin's: a text holding one is written in a
+# Cyrillic language, where a whole word of Cyrillic letters is a word, not a disguise.
+_CYRILLIC = (0x0400, 0x052F)
+_NATIVE_CYRILLIC = re.compile(
+    "["
+    + "".join(
+        chr(c)
+        for c in range(_CYRILLIC[0], _CYRILLIC[1] + 1)
+        if chr(c).isalpha() and chr(c) not in _LOOKALIKES
+    )
+    + "]"
+)
 
 # What folding one character did to it.
 PLAIN, LOOKALIKE, INVISIBLE, TAG = 0, 1, 2, 3
@@ -97,6 +109,22 @@ def _fold(ch: str) -> tuple[str, int]:
     ):
         return folded, LOOKALIKE
     return folded, PLAIN
+
+
+@lru_cache(maxsize=4096)
+def _fold_native(ch: str) -> tuple[str, int]:
+    """The folded form of one character of a word in its own script: as :func:`_fold`,
+    but a Cyrillic letter stays Cyrillic."""
+    if not _CYRILLIC[0] <= ord(ch) <= _CYRILLIC[1]:
+        return _fold(ch)
+    decomposed = unicodedata.normalize("NFKD", ch.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)), PLAIN
+
+
+def fold_native(text: str) -> str:
+    """``text`` folded as :func:`normalise` folds a text written in its own script (no
+    look-alike mapping): for writing grammar phrases of non-Latin languages."""
+    return "".join(c if c.isascii() else _fold_native(c)[0] for c in text)
 
 
 @dataclass(slots=True)
@@ -215,6 +243,7 @@ def normalise(text: str) -> Normalised:
             parts.append(piece)
             norm += len(piece)
 
+    native = _NATIVE_CYRILLIC.search(text) is not None
     for m in _IRREGULAR.finditer(text):
         if m.start() > orig:
             segment(text[orig : m.start()].lower(), orig, m.start(), True)
@@ -222,7 +251,11 @@ def normalise(text: str) -> Normalised:
         if run.isspace():
             segment("\n" if "\n" in run or "\u2028" in run else " ", m.start(), m.end(), False)
         else:
-            _fold_run(run, m.start(), result, segment)
+            # a whole word in a Cyrillic text is Cyrillic; one beside Latin letters is not
+            own_word = native and not (
+                text[m.start() - 1 : m.start()].isalnum() or text[m.end() : m.end() + 1].isalnum()
+            )
+            _fold_run(run, m.start(), result, segment, _fold_native if own_word else _fold)
         orig = m.end()
     if orig < len(text):
         segment(text[orig:].lower(), orig, len(text), True)
@@ -230,8 +263,14 @@ def normalise(text: str) -> Normalised:
     return result
 
 
-def _fold_run(run: str, offset: int, result: Normalised, segment: _Segment) -> None:
-    folds = [_fold(c) for c in run]
+def _fold_run(
+    run: str,
+    offset: int,
+    result: Normalised,
+    segment: _Segment,
+    fold: Callable[[str], tuple[str, int]],
+) -> None:
+    folds = [fold(c) for c in run]
     if all(kind == PLAIN and len(piece) == 1 for piece, kind in folds):
         segment("".join(piece for piece, _ in folds), offset, offset + len(run), True)
         return
