@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -172,11 +173,8 @@ def main() -> int:
 
     if args.dry_run:
         return 0
-    saved = LogisticHead(
-        weights=head.weights,
-        bias=head.bias,
-        platt_a=head.platt_a,
-        platt_b=head.platt_b,
+    saved = replace(
+        head,
         model=encoder.name,
         training=f"{corpus}: {len(rows)} rows, {len(set(groups))} groups",
         metadata={

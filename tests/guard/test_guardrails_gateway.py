@@ -257,17 +257,18 @@ def test_unknown_scanner_or_policy_is_a_config_error(mock_upstream: MockServer):
         parse_config(yaml.safe_dump(cfg), "t.yaml", {})
 
 
-def _stream_text(
-    gw: GatewayServer, text: str, piece: str, **headers: str
-) -> tuple[str, list[dict[str, Any]], str]:
-    """(the content the client saw, every event's JSON, the request id)."""
+def stream_chat(
+    gw: GatewayServer, body: dict[str, Any], **headers: str
+) -> tuple[str, list[dict[str, Any]], str, str]:
+    """(the content the client saw, every event's JSON, the raw stream, the request id)."""
     import orjson
 
     with httpx.stream(
         "POST",
         gw.url + "/chat/completions",
-        json={"model": "chat", "messages": [{"role": "user", "content": text}], "stream": True},
-        headers={**AUTH, "x-mock-echo": piece, **headers},
+        json={"model": "chat", "stream": True, **body},
+        headers={**AUTH, **headers},
+        timeout=10,
     ) as r:
         raw = "".join(r.iter_text())
         request_id = r.headers["x-request-id"]
@@ -275,6 +276,15 @@ def _stream_text(
     said = "".join(
         (c.get("delta") or {}).get("content") or "" for e in events for c in e.get("choices") or ()
     )
+    return said, events, raw, request_id
+
+
+def _stream_text(
+    gw: GatewayServer, text: str, piece: str, **headers: str
+) -> tuple[str, list[dict[str, Any]], str]:
+    """(the content the client saw, every event's JSON, the request id)."""
+    body = {"messages": [{"role": "user", "content": text}]}
+    said, events, _, request_id = stream_chat(gw, body, **{"x-mock-echo": piece, **headers})
     return said, events, request_id
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 import yaml
 
 from tests.conftest import AUTH, GatewayServer, MockServer
-from tests.guard.test_guardrails_gateway import guarded
+from tests.guard.test_guardrails_gateway import guarded, stream_chat
 from tests.telemetry.test_request_log import record_of
 
 INJECTION = (
@@ -75,26 +74,6 @@ def _post(gw: GatewayServer, body: dict[str, Any], **headers: str) -> httpx.Resp
         headers={**AUTH, **headers},
         timeout=10,
     )
-
-
-def _stream(
-    gw: GatewayServer, body: dict[str, Any], **headers: str
-) -> tuple[str, list[dict[str, Any]], str, str]:
-    """(content the client saw, every event's JSON, the raw stream, the request id)."""
-    with httpx.stream(
-        "POST",
-        gw.url + "/chat/completions",
-        json={"model": "chat", "stream": True, **body},
-        headers={**AUTH, **headers},
-        timeout=10,
-    ) as r:
-        raw = "".join(r.iter_text())
-        request_id = r.headers["x-request-id"]
-    events = [orjson.loads(line[6:]) for line in raw.split("\n") if line.startswith("data: {")]
-    said = "".join(
-        (c.get("delta") or {}).get("content") or "" for e in events for c in e.get("choices") or ()
-    )
-    return said, events, raw, request_id
 
 
 def _tool_turns(result: str) -> list[dict[str, Any]]:
@@ -166,7 +145,7 @@ def test_a_leaked_canary_is_caught_in_whole_answers_and_streams(
     assert verdict["outcome"] == "blocked"
     assert {f["type"] for f in verdict["findings"]} >= {"SYSTEM_PROMPT"}
 
-    said, events, _, _ = _stream(gw, body, **{**leak, "x-mock-echo": "3"})
+    said, events, _, _ = stream_chat(gw, body, **{**leak, "x-mock-echo": "3"})
     assert events[-1]["error"]["type"] == "guardrail_blocked"
     assert "gh-canary-" not in said and canary not in said
     assert len(said) < len(SYSTEM)  # cut off once the leak was plain
@@ -185,13 +164,13 @@ def test_structured_output_is_checked_against_the_requested_schema(
 
     # A stream is judged once whole: a bad one ends with the error event, not [DONE].
     bad = {"messages": [{"role": "user", "content": "not JSON at all"}]}
-    said, events, raw, _ = _stream(
+    said, events, raw, _ = stream_chat(
         gw, {**bad, "response_format": {"type": "json_object"}}, **{"x-mock-echo": "4"}
     )
     assert said == "not JSON at all"
     assert events[-1]["error"]["type"] == "guardrail_blocked" and "[DONE]" not in raw
     good = {"messages": [{"role": "user", "content": '{"reply": "fine"}'}]}
-    said, events, raw, request_id = _stream(
+    said, events, raw, request_id = stream_chat(
         gw, {**good, "response_format": REPLY_SCHEMA}, **{"x-mock-echo": "4"}
     )
     assert said == '{"reply": "fine"}' and raw.rstrip().endswith("data: [DONE]")
@@ -208,7 +187,7 @@ def test_banned_topics_and_custom_patterns(
     assert "COMPETITORS" in r.json()["error"]["message"]
 
     text = "Your ticket is filed under PRJ-4821 and will be handled today."
-    said, events, _, _ = _stream(
+    said, events, _, _ = stream_chat(
         gw,
         {"messages": [{"role": "user", "content": text}]},
         **{"x-mock-echo": "2", "x-mock-tokens-per-s": "500"},

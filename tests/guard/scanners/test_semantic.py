@@ -3,6 +3,7 @@ the shipped heads on the ml extra's model when it is installed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     texts = ["you is was", "play run", "cafe sigma", "i play", "you run", "was is"] * 4
     labels = np.array([1, 0, 0, 1, 0, 1] * 4, dtype=float)
     head = LogisticHead.fit(encoder.embed(texts), labels, groups=list(range(len(texts))))
-    saved = LogisticHead(
-        weights=head.weights,
-        bias=head.bias,
-        platt_a=head.platt_a,
-        platt_b=head.platt_b,
-        model=encoder.name,
-        metadata={"stack": {"semantic": 1.0, "lexical": 4.0, "bias": -1.0}},
-    )
+    stack = {"semantic": 1.0, "lexical": 4.0, "bias": -1.0}
+    saved = replace(head, model=encoder.name, metadata={"stack": stack})
     path = folder.parent / "head.json"
     saved.save(path)
     return folder, path
