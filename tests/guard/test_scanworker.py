@@ -93,3 +93,66 @@ def test_a_dead_worker_is_started_again(
     assert _chat(gw).status_code == 503
     assert wait_for(lambda: worker.pid is not None and worker.pid != first, 15)
     assert _chat(gw).status_code == 200
+
+
+@pytest.mark.parametrize(("on_timeout", "ends_with"), [("block", "error"), ("allow", "[DONE]")])
+def test_a_late_worker_at_the_end_of_a_stream_fails_it_closed_or_open(
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    on_timeout: str,
+    ends_with: str,
+):
+    cfg = ner_config(mock_upstream.url, timeout_ms=1, on_timeout=on_timeout)
+    cfg["guardrails"]["policies"]["names"] = {"output": {"pii_ner": {"action": "block"}}}
+    gw = start_gateway(cfg)
+    with httpx.stream(
+        "POST",
+        gw.url + "/chat/completions",
+        json={
+            "model": "chat",
+            "stream": True,
+            "messages": [{"role": "user", "content": TEXT * 400}],
+        },
+        headers={**AUTH, "x-mock-echo": "500"},
+        timeout=10,
+    ) as r:
+        raw = "".join(r.iter_text())
+    last = raw.strip().split("\n\n")[-1]
+    if ends_with == "error":
+        assert "guardrail_unavailable" in last and "[DONE]" not in raw
+    else:
+        assert last == "data: [DONE]"
+
+
+def test_the_worker_reads_only_the_texts_its_rules_read(
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    cfg = ner_config(mock_upstream.url, timeout_ms=5000)
+    cfg["guardrails"]["policies"]["names"] = {"untrusted": {"pii_ner": {"action": "block"}}}
+    gw = start_gateway(cfg)
+    worker = gw.server.gateway.guardrails.worker
+    assert worker is not None
+    sent: list[list[str]] = []
+    scan = worker.scan
+
+    async def recording(names: Any, texts: list[str], contexts: Any, budget_s: float) -> Any:
+        sent.append(list(texts))
+        return await scan(names, texts, contexts, budget_s)
+
+    monkeypatch.setattr(worker, "scan", recording)
+    assert _chat(gw).status_code == 200  # the user's own turn: not the worker's business
+    assert sent == []
+    turns = [
+        {"role": "user", "content": "Who wrote this?"},
+        {"role": "function", "name": "lookup", "content": TEXT},  # legacy results: untrusted
+    ]
+    r = httpx.post(
+        gw.url + "/chat/completions",
+        json={"model": "chat", "messages": turns},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert r.status_code == 400 and "messages[1].content" in r.json()["error"]["message"]
+    assert sent == [[TEXT]]

@@ -48,7 +48,8 @@ def request_slots(
             for i, message in enumerate(messages):
                 if isinstance(message, dict):
                     role = str(message.get("role") or "user")
-                    trusted = role != "tool" and i not in untrusted
+                    # Tool results, and the legacy function results before them.
+                    trusted = role not in ("tool", "function") and i not in untrusted
                     _message_slots(slots, ("messages", i), message, role, trusted)
         user = body.get("user")  # the end user's id: often an e-mail address
         if isinstance(user, str) and user:

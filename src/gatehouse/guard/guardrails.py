@@ -214,10 +214,14 @@ class Guardrails:
         contexts = scan_contexts(direction, slots, exchange)
         texts = [s.text for s in slots]
         sent: asyncio.Future[dict[str, list[list[Finding]]]] | None = None
-        if side.isolated and self.worker is not None:
+        # Only the texts some isolated rule reads go to the worker (a model's time is
+        # the scarce thing there): an untrusted-only rule doesn't embed the user's turn.
+        wanted = [i for i, c in enumerate(contexts) if any(r.reads(c) for r in side.isolated)]
+        if wanted and self.worker is not None:
             names = sorted({r.scanner for r in side.isolated})
+            chosen = ([texts[i] for i in wanted], [contexts[i] for i in wanted])
             # Sent first: the worker scans while the inline scanners run here.
-            sent = asyncio.ensure_future(self.worker.scan(names, texts, contexts, self.timeout_s))
+            sent = asyncio.ensure_future(self.worker.scan(names, *chosen, self.timeout_s))
         started = time.perf_counter()
         try:
             if sum(map(len, texts)) > INLINE_THREAD_CHARS:
@@ -249,8 +253,16 @@ class Guardrails:
                     time.perf_counter() - began
                 )
             for rule in side.isolated:
-                per_slot = zip(found[rule.scanner], contexts, strict=True)
-                results.append((rule, [rule.keep(f) if rule.reads(c) else [] for f, c in per_slot]))
+                per_slot: list[list[Finding]] = [[] for _ in texts]
+                for i, f in zip(wanted, found[rule.scanner], strict=True):
+                    if rule.reads(contexts[i]):
+                        per_slot[i] = rule.keep(f)
+                results.append((rule, per_slot))
+        elif side.isolated:
+            # No text for the worker: clean. No worker while there is text (a used
+            # policy never lacks one): not scanned, which fails closed.
+            for rule in side.isolated:
+                results.append((rule.failed("error") if wanted else rule, [[] for _ in texts]))
         return results
 
     def check_size(

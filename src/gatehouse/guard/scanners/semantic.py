@@ -33,8 +33,13 @@ if TYPE_CHECKING:  # numpy is the ml extra's: the gateway reads these classes wi
 
 @functools.cache
 def shared_encoder(path: str | None) -> Encoder:
-    from gatehouse.guard.ml.encoder import Encoder
-
+    try:
+        from gatehouse.guard.ml.encoder import Encoder
+    except ImportError as exc:  # numpy: the ml extra is not installed
+        raise ImportError(
+            f"the semantic guardrail layers need the ml extra ({exc}): "
+            "pip install --no-deps --require-hashes -r requirements-ml.lock (make ml)"
+        ) from exc
     return Encoder.load(path)
 
 
