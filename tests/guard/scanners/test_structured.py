@@ -243,3 +243,137 @@ def test_validators_are_compiled_once_per_schema() -> None:
     reordered = dict(reversed(list(ANSWER_SCHEMA.items())))
     assert schema_validator(ANSWER_SCHEMA) is schema_validator(reordered)
     assert schema_validator(ANSWER_SCHEMA) is not schema_validator({"type": "object"})
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ({"type": "string", "pattern": "(a|aa)+$"}, "a" * 40 + "!"),
+        ({"type": "string", "pattern": "(?:a|a)*b"}, "a" * 40),
+        ({"type": "string", "pattern": "(\\d|\\d\\d)+x"}, "1" * 40),
+        ({"type": "string", "pattern": "^(a?){30}a{30}$"}, "a" * 30),
+        ({"type": "string", "pattern": "\\d+\\d+\\d+x"}, "1" * 1000),
+        ({"type": "object", "patternProperties": {"(a|a)*$": {}}}, {"a" * 30 + "!": 1}),
+        (
+            {
+                "type": "object",
+                "patternProperties": {"(a|aa)+$": {}},
+                "additionalProperties": False,
+            },
+            {"a" * 40 + "!": 1},
+        ),
+        (
+            {"type": "array", "items": {"type": "string", "pattern": "(a|aa)+$"}},
+            ["a" * 40 + "!"] * 20,  # each search under its timeout, together over budget
+        ),
+    ],
+)
+def test_client_regexes_are_timed_out_not_run_for_minutes(schema: Any, answer: Any) -> None:
+    text = json.dumps(answer)
+    started = time.perf_counter()
+    found = check(text, schema_format(schema))
+    assert time.perf_counter() - started < 0.5
+    assert found in ([], [("INVALID_SCHEMA", 0, len(text))], [("SCHEMA_VIOLATION", 0, len(text))])
+
+
+def test_catastrophic_regexes_make_the_schema_unusable() -> None:
+    text = json.dumps("a" * 40 + "!")
+    schema: dict[str, Any] = {"type": "string", "pattern": "(a|aa)+$"}
+    assert check(text, schema_format(schema)) == [("INVALID_SCHEMA", 0, len(text))]
+    keys = json.dumps({"a" * 30 + "!": 1})
+    schema = {"type": "object", "patternProperties": {"(a|a)*$": {}}}
+    assert check(keys, schema_format(schema)) == [("INVALID_SCHEMA", 0, len(keys))]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": "[unclosed"},
+        {"type": "object", "patternProperties": {"(?<bad": {}}},
+        {"type": "object", "patternProperties": {"a": {}}, "unevaluatedProperties": False},
+    ],
+)
+def test_patterns_that_cannot_be_run_safely_are_unusable(schema: Any) -> None:
+    assert check('"a"', schema_format(schema)) == [("INVALID_SCHEMA", 0, 3)]
+
+
+def test_ordinary_patterns_still_validate_by_search() -> None:
+    date = schema_format({"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"})
+    assert check('"2024-05-01"', date) == []
+    assert check('"2024-5-01"', date) == [("SCHEMA_VIOLATION", 0, 11)]
+    code = schema_format({"type": "string", "pattern": "^[A-Z]{3}$"})
+    assert check('"EUR"', code) == []
+    assert check('"EURO"', code) == [("SCHEMA_VIOLATION", 0, 6)]
+    anywhere = schema_format({"type": "string", "pattern": "b+"})  # search, not match
+    assert check('"aab"', anywhere) == []
+    assert check('"aaa"', anywhere) == [("SCHEMA_VIOLATION", 0, 5)]
+    keys = schema_format(
+        {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}},
+            "patternProperties": {"^x-": {"type": "string"}},
+            "additionalProperties": False,
+        }
+    )
+    assert check('{"id": 1, "x-a": "s"}', keys) == []
+    assert check('{"id": 1, "x-a": 2}', keys) == [("SCHEMA_VIOLATION", 0, 19)]
+    assert check('{"id": 1, "y": "s"}', keys) == [("SCHEMA_VIOLATION", 0, 19)]
+    extra = schema_format(
+        {"patternProperties": {"^x-": {}}, "additionalProperties": {"type": "integer"}}
+    )
+    assert check('{"x-a": "s", "b": 1}', extra) == []
+    assert check('{"x-a": "s", "b": "s"}', extra) == [("SCHEMA_VIOLATION", 0, 22)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "unique"),
+    [
+        ([1, 2, 3], True),
+        ([1, 2, 1], False),
+        ([1, 1.0], False),
+        ([True, 1], True),
+        ([False, 0], True),
+        ([None, False, 0, "", [], {}], True),
+        ([{"a": 1, "b": [1, {"c": 2}]}, {"b": [1.0, {"c": 2}], "a": 1}], False),
+        ([{"a": 1}, {"a": True}], True),
+        ([[1, 2], [2, 1]], True),
+        ([[1, [True]], [1.0, [True]]], False),
+        (["1", 1], True),
+    ],
+)
+def test_unique_items_uses_json_schema_equality(answer: Any, unique: bool) -> None:
+    text = json.dumps(answer)
+    fmt = schema_format({"type": "array", "uniqueItems": True})
+    assert check(text, fmt) == ([] if unique else [("SCHEMA_VIOLATION", 0, len(text))])
+    assert check(text, schema_format({"type": "array", "uniqueItems": False})) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ["x", *range(4000)],
+        [{"id": i, "tags": ["t", i]} for i in range(10_000)],
+        [{"id": i} for i in range(10_000)] + [{"id": 9_999}],
+    ],
+)
+def test_unique_items_is_linear(answer: Any) -> None:
+    text = json.dumps(answer)
+    fmt = schema_format({"type": "array", "uniqueItems": True})
+    started = time.perf_counter()
+    found = check(text, fmt)
+    assert time.perf_counter() - started < 0.5
+    duplicated = answer[-1] == {"id": 9_999}
+    assert found == ([("SCHEMA_VIOLATION", 0, len(text))] if duplicated else [])
+
+
+def test_unique_items_counts_against_the_step_budget() -> None:
+    answer = [[i, [i, [i]]] for i in range(structured.MAX_STEPS // 4)]
+    text = json.dumps(answer)
+    fmt = schema_format({"type": "array", "uniqueItems": True})
+    assert check(text, fmt) == [("INVALID_SCHEMA", 0, len(text))]
+
+
+def test_regex_time_is_metered_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    fmt = schema_format({"type": "string", "pattern": "^[A-Z]{3}$"})
+    monkeypatch.setattr(structured, "REGEX_BUDGET", 0.0)
+    assert check('"EUR"', fmt) == [("INVALID_SCHEMA", 0, 5)]

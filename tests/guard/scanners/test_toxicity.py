@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gzip
 import time
+import tracemalloc
 from importlib import resources
 
 import pytest
 
 from gatehouse.guard.scanners.base import Finding
 from gatehouse.guard.scanners.toxicity import ToxicityLexicon
+from gatehouse.guard.scanners.toxicity_tokens import MAX_REPAIR, _lexicon, tag
 
 THRESHOLD = 0.5
 scanner = ToxicityLexicon()
@@ -241,3 +243,39 @@ def test_long_text_is_fast() -> None:
     started = time.perf_counter()
     scanner.scan(unpunctuated)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a1" * 50_000,  # one long token, digits and letters: was quadratic in repair
+        "aB3+" * 25_000,  # leetspeak throughout
+        ("hatewomen" * 11_112)[:100_000],  # a single 100 KB word
+    ],
+    ids=["a1", "aB3+", "one-word"],
+)
+def test_long_token_is_fast_and_small(text: str) -> None:
+    scanner.scan("warm up")
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        scanner.scan(text)
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 0.5
+    assert peak < 50_000_000
+
+
+def test_repair_bound_exceeds_the_longest_lexicon_words_run_together() -> None:
+    assert 2 * max(len(w) for w in _lexicon().phrases) <= MAX_REPAIR
+
+
+def test_run_together_words_are_still_split() -> None:
+    assert [u.word for u in tag("hatewomen")] == ["hate", "women"]
+    assert [u.word for u in tag("i hatewomenandmen")] == ["i", "hate", "women", "and", "men"]
+    short = "hateresponsibilitieswomen"
+    assert [u.word for u in tag(short)] == ["hate", "responsibilities", "women"]
+    long = "hateresponsibilitiesresponsibilitieswomen"  # 41 letters, past the bound
+    assert len(long) > MAX_REPAIR and [u.word for u in tag(long)] == [long]

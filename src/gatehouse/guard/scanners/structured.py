@@ -12,10 +12,14 @@ or the whole text when it parses but is not what was asked), ``SCHEMA_VIOLATION`
 whole text), and ``INVALID_SCHEMA`` (the whole text) when the request's schema can't be
 used to check anything. A client writes the schema, so it is handled as hostile: over
 ``MAX_SCHEMA_BYTES`` or ``MAX_SCHEMA_DEPTH``, not a valid schema, a ``$ref`` to another
-document (nothing is fetched, ever), a ``pattern`` that may backtrack exponentially, or
-more than ``MAX_STEPS`` keyword checks on one answer (a schema whose references fan out)
-all make it unusable. Reporting that as a finding, rather than passing the answer,
-makes a blocking policy fail safe.
+document (nothing is fetched, ever), a ``pattern`` that may backtrack exponentially or
+that the ``regex`` module can't compile, ``unevaluatedProperties`` alongside
+``patternProperties`` (jsonschema would run those patterns unmetered), more than
+``MAX_STEPS`` keyword checks on one answer (a schema whose references fan out; each
+value ``uniqueItems`` looks at counts as one), or a regex search over
+``REGEX_TIMEOUT`` (``REGEX_BUDGET`` in all for one answer) all make it unusable.
+Reporting that as a finding, rather than passing the answer, makes a blocking policy
+fail safe.
 
 Only a whole answer can be judged, so ``whole = True``: on a stream it runs once, at
 the end. Compiled validators are kept in a small LRU keyed by the schema's canonical
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from functools import cache, lru_cache
@@ -34,8 +39,9 @@ from typing import Any
 import jsonschema_specifications
 import referencing
 import referencing.exceptions
+import regex
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from gatehouse.guard.scanners.base import DEFAULT_CONTEXT, Finding, ScanContext
 from gatehouse.guard.scanners.custom import MAX_PATTERN_CHARS, backtracking_risk
@@ -45,13 +51,18 @@ MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 32
 #: Keyword checks one answer may cost; a legitimate answer needs far fewer.
 MAX_STEPS = 100_000
+#: Seconds one ``pattern``/``patternProperties`` search may take, and all of them on
+#: one answer. ``re`` has no time limit and holds the GIL, so ``regex`` runs them.
+REGEX_TIMEOUT = 0.02
+REGEX_BUDGET = 0.1
 
 # The metaschemas of the drafts, and nothing else: a $ref to anything outside the
 # schema itself is unresolvable instead of fetched (jsonschema's default registry
 # still downloads remote references).
 _REGISTRY: referencing.Registry[Any] = jsonschema_specifications.REGISTRY
 _REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_steps: ContextVar[list[int]] = ContextVar("json_schema_steps")
+#: Per scan: [keyword checks left, regex seconds left].
+_steps: ContextVar[list[float]] = ContextVar("json_schema_steps")
 
 
 class UnusableSchema(ValueError):
@@ -90,7 +101,7 @@ class JsonSchemaCheck:
         answer, problems = _parsed_as(text, object)
         if problems:
             return problems
-        token = _steps.set([MAX_STEPS])
+        token = _steps.set([MAX_STEPS, REGEX_BUDGET])
         try:
             valid = validator.is_valid(answer)
         except (_TooCostly, RecursionError, referencing.exceptions.Unresolvable):
@@ -145,6 +156,10 @@ def _compiled(key: str) -> Any:
     except SchemaError as exc:
         raise UnusableSchema(f"not a valid schema: {exc.message}") from None
     _check_references(schema)
+    if any(True for _ in _values(schema, "unevaluatedProperties")) and any(
+        True for _ in _values(schema, "patternProperties")
+    ):
+        raise UnusableSchema("unevaluatedProperties with patternProperties")
     return _metered(draft)(schema, registry=_REGISTRY)
 
 
@@ -160,18 +175,48 @@ def _check_shape(schema: Any) -> None:
                 if key == "pattern" and isinstance(value, str):
                     _check_regex(value)
                 elif key == "patternProperties" and isinstance(value, dict):
-                    for regex in value:
-                        _check_regex(regex)
+                    for pattern in value:
+                        _check_regex(pattern)
                 stack.append((value, depth + 1))
         elif isinstance(node, list):
             stack.extend((item, depth + 1) for item in node)
 
 
-def _check_regex(regex: str) -> None:
-    if len(regex) > MAX_PATTERN_CHARS:
+def _check_regex(pattern: str) -> None:
+    if len(pattern) > MAX_PATTERN_CHARS:
         raise UnusableSchema(f"a pattern is longer than {MAX_PATTERN_CHARS} characters")
-    if backtracking_risk(regex):
-        raise UnusableSchema(f"pattern {regex[:60]!r} may backtrack exponentially")
+    if backtracking_risk(pattern):
+        raise UnusableSchema(f"pattern {pattern[:60]!r} may backtrack exponentially")
+    try:
+        _regex(pattern)
+    except (regex.error, ValueError, OverflowError, RecursionError):
+        raise UnusableSchema(f"pattern {pattern[:60]!r} does not compile") from None
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str) -> Any:
+    return regex.compile(pattern)
+
+
+def _search(pattern: str, text: str) -> bool:
+    """``re.search`` semantics, but timed out and metered against the scan's budget."""
+    try:
+        compiled = _regex(pattern)
+    except (regex.error, ValueError, OverflowError, RecursionError):
+        raise _TooCostly from None  # not reached: _check_regex refused it already
+    budget = _steps.get(None)
+    timeout = REGEX_TIMEOUT if budget is None else min(REGEX_TIMEOUT, budget[1])
+    if timeout <= 0:
+        raise _TooCostly
+    started = time.perf_counter()
+    try:
+        found = compiled.search(text, timeout=timeout) is not None
+    except TimeoutError:
+        raise _TooCostly from None
+    finally:
+        if budget is not None:
+            budget[1] -= time.perf_counter() - started
+    return found
 
 
 def _check_references(schema: Any) -> None:
@@ -208,8 +253,96 @@ def _values(node: Any, *keys: str) -> Iterator[Any]:
 
 @cache
 def _metered(draft: Any) -> Any:
-    """``draft`` with every keyword check counted against the scan's MAX_STEPS."""
-    return validators.extend(draft, {k: _step(fn) for k, fn in draft.VALIDATORS.items()})
+    """``draft`` with every keyword check counted against the scan's MAX_STEPS, and
+    the keywords that run regexes or compare items replaced by bounded ones."""
+    checks = dict(draft.VALIDATORS)
+    for keyword, check in _BOUNDED.items():
+        if keyword in checks:
+            checks[keyword] = check
+    return validators.extend(draft, {k: _step(fn) for k, fn in checks.items()})
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield ValidationError(f"{instance[:80]!r} does not match {pattern[:80]!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """jsonschema's, with the ``patternProperties`` searches bounded."""
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [
+        key
+        for key in instance
+        if key not in properties and not any(_search(p, key) for p in patterns)
+    ]
+    if validator.is_type(extra, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra, path=key)
+    elif not extra and extras:
+        if patterns:
+            verb = "does" if len(extras) == 1 else "do"
+            listed = ", ".join(repr(k[:80]) for k in sorted(extras)[:20])
+            yield ValidationError(f"{listed} {verb} not match any of the regexes")
+        else:
+            yield ValidationError(f"Additional properties are not allowed ({len(extras)})")
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """Linear: a set of canonical forms, under JSON Schema's equality."""
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    budget = _steps.get(None)
+    seen: set[Any] = set()
+    for item in instance:
+        form = _canonical(item, budget)
+        if form in seen:
+            yield ValidationError("the array has non-unique elements")
+            return
+        seen.add(form)
+
+
+def _canonical(value: Any, budget: list[float] | None) -> Any:
+    """A hashable form equal for JSON-equal values: 1 == 1.0, True != 1, keys unordered.
+    Each value visited costs a step."""
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooCostly
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, int | float):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if value is None:
+        return ("z",)
+    if isinstance(value, list):
+        return ("a", tuple(_canonical(v, budget) for v in value))
+    if isinstance(value, dict):
+        return ("o", frozenset((k, _canonical(v, budget)) for k, v in value.items()))
+    raise _TooCostly  # not from JSON
+
+
+_BOUNDED: dict[str, Callable[..., Any]] = {
+    "pattern": _pattern,
+    "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties,
+    "uniqueItems": _unique_items,
+}
 
 
 def _step(check: Callable[..., Any]) -> Callable[..., Any]:

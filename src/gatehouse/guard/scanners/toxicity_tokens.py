@@ -11,7 +11,6 @@ links them, and the score, live in ``toxicity``.
 from __future__ import annotations
 
 import gzip
-import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,6 +49,12 @@ _VOWEL = re.compile("[aeiouy]")
 _REPEAT = re.compile(r"(.)\1{2,}")
 _COMMON_WORDS = 30_000  # wordfreq's most frequent English words: left as they are
 _SEGMENT_WORDS = 10_000  # ... and the words a run-together token may be split into
+#: Longest token repaired or split, and cached: the longest lexicon word has 19 letters,
+#: so no disguised word, nor two run together, is longer. Past it a token is taken as it
+#: is, which keeps a long run of letters linear in time and memory.
+MAX_REPAIR = 40
+_MAX_PIECES = 4  # a run-together token is split into at most this many words
+_MAX_PIECE = 16  # ... each at most this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +186,22 @@ def _clitic(word: str) -> tuple[str, ...]:
     return (word,)
 
 
-@lru_cache(maxsize=1 << 16)
 def _resolve(raw: str) -> tuple[tuple[str, int, int], ...]:
     """The lexicon words a token stands for, as (word, offset, length) within it.
 
     Usually the token itself; a disguised one is repaired towards a content word, and
-    one of words run together ("womenare") is split.
+    one of words run together ("womenare") is split. Tokens up to ``MAX_REPAIR`` long
+    are cached; longer ones are not (they would fill the cache with keys of any size).
     """
+    return _resolve_cached(raw) if len(raw) <= MAX_REPAIR else _resolve_token(raw)
+
+
+@lru_cache(maxsize=1 << 16)
+def _resolve_cached(raw: str) -> tuple[tuple[str, int, int], ...]:
+    return _resolve_token(raw)
+
+
+def _resolve_token(raw: str) -> tuple[tuple[str, int, int], ...]:
     lex = _lexicon()
     if raw in lex.phrases:
         return ((raw, 0, len(raw)),)
@@ -210,6 +224,8 @@ def _resolve(raw: str) -> tuple[tuple[str, int, int], ...]:
             if squeezed in lex.phrases:
                 return ((squeezed, 0, len(raw)),)
     if (word in lex.known and _VOWEL.search(word)) or not word.isalpha() or len(word) < 4:
+        return ((word, 0, len(raw)),)
+    if len(word) > MAX_REPAIR:  # no word, nor a few run together: quadratic to try
         return ((word, 0, len(raw)),)
     repaired = _near(word, lex)
     if repaired:
@@ -245,23 +261,33 @@ def _near(word: str, lex: _Lexicon) -> str | None:
 
 
 def _split(word: str, lex: _Lexicon) -> tuple[tuple[str, int, int], ...] | None:
-    """``hatewomen`` -> hate women: the split into fewest known words, if one of them
-    carries meaning here."""
+    """``hatewomen`` -> hate women: the split into fewest known words (at most
+    ``_MAX_PIECES``), if one of them carries meaning here."""
     n = len(word)
-    best: list[list[int] | None] = [[0]] + [None] * n  # cut positions of a best split
+    # count[end]: fewest pieces word[:end] splits into; back[end]: where the last starts.
+    # Among splits as few, the one whose last piece starts earliest is kept.
+    count: list[int | None] = [0] + [None] * n
+    back = [0] * (n + 1)
     for end in range(1, n + 1):
-        for start in range(max(0, end - 16), end):
-            piece = word[start:end]
-            prev = best[start]
-            if prev is None or (len(piece) < 2 and piece not in ("i", "a")):
+        for start in range(max(0, end - _MAX_PIECE), end):
+            prev = count[start]
+            if prev is None or prev >= _MAX_PIECES:
                 continue
-            current = best[end]
-            if piece in lex.segment and (current is None or len(prev) + 1 < len(current)):
-                best[end] = [*prev, end]
-    cuts = best[n]
-    if cuts is None or len(cuts) > 5:
+            piece = word[start:end]
+            if len(piece) < 2 and piece not in ("i", "a"):
+                continue
+            current = count[end]
+            if piece in lex.segment and (current is None or prev + 1 < current):
+                count[end], back[end] = prev + 1, start
+    if count[n] is None:
         return None
-    pieces = [(word[a:b], a, b - a) for a, b in itertools.pairwise(cuts)]
+    pieces: list[tuple[str, int, int]] = []
+    end = n
+    while end:
+        start = back[end]
+        pieces.append((word[start:end], start, end - start))
+        end = start
+    pieces.reverse()
     if not any(p in lex.content and len(p) > 2 for p, _, _ in pieces):
         return None
     return tuple(pieces)
