@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gatehouse.config.guardrails import PolicyConfig
 from gatehouse.guard.canary import PREFIX, new_canary, planted
-from gatehouse.guard.guardrails import compile_policy
+from gatehouse.guard.policies import compile_policy
 from gatehouse.guard.scanners.base import ScanContext
 
 

@@ -29,13 +29,14 @@ import orjson
 
 from gatehouse.errors import GuardrailUnavailable
 from gatehouse.guard.content import Slot, system_text
+from gatehouse.guard.policies import Policy, Rule, blocked_error, refuse_if_blocked
 from gatehouse.guard.redaction import Redactor, StreamRestorer, mask
 from gatehouse.guard.scanners.base import Finding, ScanContext, Scanner
 from gatehouse.guard.scanners.registry import build
 from gatehouse.routing.streams import event_data
 
 if TYPE_CHECKING:
-    from gatehouse.guard.guardrails import Guardrails, Policy, Rule
+    from gatehouse.guard.guardrails import Guardrails
     from gatehouse.pipeline.exchange import Exchange
 
 #: Characters held back behind the newest text while a block or redact rule applies:
@@ -337,8 +338,6 @@ class StreamScreen:
         if flags:
             guardrails.record(exchange, policy, "output", slots, flags, note="stream")
         if ends:
-            from gatehouse.guard.guardrails import refuse_if_blocked
-
             # The text is out already; what can still be refused is the stream's end.
             guardrails.record(exchange, policy, "output", slots, ends)
             guardrails.refuse_unscanned(exchange, policy, "output", ends)
@@ -445,8 +444,6 @@ async def screened(
     guardrails: Guardrails, exchange: Exchange, policy: Policy, events: AsyncGenerator[bytes, None]
 ) -> AsyncGenerator[bytes, None]:
     """The client's stream through the screen; a blocking finding ends it with an error."""
-    from gatehouse.guard.guardrails import blocked_error
-
     screen = StreamScreen(guardrails, exchange, policy)
     finished = False
     try:
