@@ -57,3 +57,41 @@ def test_an_untrusted_rule_replaces_the_input_rule_of_its_scanner_for_untrusted_
     assert flag.reads(trusted) and not flag.reads(untrusted)
     assert block.reads(untrusted) and not block.reads(trusted) and block.threshold == 0.3
     assert pii.reads(trusted) and pii.reads(untrusted)
+
+
+def test_every_index_of_every_untrusted_header_counts():
+    from multidict import CIMultiDict
+
+    from gatehouse.guard.content import request_slots
+
+    body = {"messages": [{"role": "user", "content": f"m{i}"} for i in range(4)]}
+    headers = CIMultiDict([("x-gatehouse-untrusted", "0," * 3000 + "1")])
+    headers.add("X-Gatehouse-Untrusted", "3")
+    trust = {s.text: s.trusted for s in request_slots("chat", body, headers)}
+    assert trust == {"m0": False, "m1": False, "m2": True, "m3": False}
+
+
+def test_only_a_strict_rule_that_reads_the_text_refuses_more_than_may_be_scanned():
+    import pytest
+
+    from gatehouse.config.guardrails import GuardrailsConfig
+    from gatehouse.errors import RequestTooLarge
+    from gatehouse.guard.content import Slot
+    from gatehouse.guard.guardrails import Guardrails
+    from gatehouse.pipeline.exchange import Exchange
+
+    config = GuardrailsConfig.model_validate(
+        {
+            "policies": {"p": {"untrusted": {"injection": {"action": "block"}}}},
+            "default": "p",
+            "max_scan_chars": 10,
+        }
+    )
+    guardrails = Guardrails(config)
+    policy = guardrails.policies["p"]
+    exchange = Exchange("r1", "chat", {}, "m")
+    mine = [Slot(("messages", 0, "content"), "x" * 50, "user")]
+    guardrails.check_size(exchange, policy, policy.input, "input", mine)  # nothing to read
+    theirs = [*mine, Slot(("messages", 1, "content"), "y" * 5, "tool", trusted=False)]
+    with pytest.raises(RequestTooLarge):
+        guardrails.check_size(exchange, policy, policy.input, "input", theirs)

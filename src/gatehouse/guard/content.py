@@ -114,10 +114,13 @@ def _strings(slots: list[Slot], at: Path, value: Any, role: str) -> None:
 
 
 def _untrusted(headers: Mapping[str, str] | None) -> frozenset[int]:
-    raw = headers.get(UNTRUSTED_HEADER) if headers is not None else None
-    if not raw:
+    if headers is None:
         return frozenset()
-    indexes = (p.strip() for p in raw[:4096].split(","))
+    # Every copy of the header and every index in it counts: one dropped would make its
+    # message trusted. (The server bounds a header's size.)
+    getall = getattr(headers, "getall", None)
+    values = getall(UNTRUSTED_HEADER, []) if getall is not None else [headers.get(UNTRUSTED_HEADER)]
+    indexes = (p.strip() for value in values if value for p in value.split(","))
     return frozenset(int(p) for p in indexes if p.isascii() and p.isdigit() and len(p) < 7)
 
 

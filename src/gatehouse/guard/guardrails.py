@@ -185,7 +185,7 @@ class Guardrails:
         """More text than may be scanned, under a rule that must see it all: 413, and
         the store keeps no body it couldn't scan."""
         size = sum(len(s.text) for s in slots)
-        if size > self.config.max_scan_chars and side.strict:
+        if size > self.config.max_scan_chars and _must_see(side, slots):
             _not_stored(exchange, direction)
             raise RequestTooLarge(
                 f"{size} characters of {direction} text exceed what guardrail policy "
@@ -402,6 +402,17 @@ def scan_contexts(
         return [content if s.path[-1] in ("content", "text") else calls for s in slots]
     key_id = exchange.key.id if exchange.key is not None else None
     return [ScanContext(direction, s.role, s.trusted, exchange.model, key_id) for s in slots]
+
+
+def _must_see(side: Side, slots: Sequence[Slot]) -> bool:
+    """Whether a block or redact rule reads any of these texts (an untrusted-only rule
+    doesn't read a request with no untrusted text)."""
+    return any(
+        r.scope == "all" or (r.scope == "untrusted") != s.trusted
+        for r in side.rules
+        if r.action != "flag"
+        for s in slots
+    )
 
 
 def _not_stored(exchange: Exchange, direction: Direction) -> None:

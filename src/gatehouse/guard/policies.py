@@ -66,11 +66,6 @@ class Side:
             tuple(r for r in self.isolated if r in rules),
         )
 
-    @property
-    def strict(self) -> bool:
-        """Whether a finding can change the call (block or redact), not just be recorded."""
-        return any(r.action != "flag" for r in self.rules)
-
 
 @dataclass(frozen=True, slots=True)
 class Policy:
