@@ -35,7 +35,14 @@ import numpy as np
 
 from gatehouse.guard.evaluation import LabelDataset, load_dataset
 from gatehouse.guard.ml.encoder import Encoder
-from gatehouse.guard.ml.head import LogisticHead, fit_logistic, grouped_kfold, metrics
+from gatehouse.guard.ml.head import (
+    LogisticHead,
+    fit_logistic,
+    grouped_kfold,
+    logit,
+    metrics,
+    stacked,
+)
 from gatehouse.guard.scanners.base import ScanContext
 from gatehouse.guard.scanners.registry import build
 
@@ -75,11 +82,6 @@ def lexical(name: str, texts: list[str], contexts: list[ScanContext]) -> np.ndar
     )
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def stack_features(semantic: np.ndarray, lexical_scores: np.ndarray) -> np.ndarray:
     return np.column_stack([logit(semantic), lexical_scores])
 
@@ -89,11 +91,6 @@ def fit_stack(semantic: np.ndarray, lexical_scores: np.ndarray, y: np.ndarray) -
         stack_features(semantic, lexical_scores), y.astype(float), np.ones(len(y)), 1e-3
     )
     return [float(weights[0]), float(weights[1]), bias]
-
-
-def stacked(semantic: np.ndarray, lexical_scores: np.ndarray, stack: list[float]) -> np.ndarray:
-    z = stack[0] * logit(semantic) + stack[1] * lexical_scores + stack[2]
-    return 1 / (1 + np.exp(-z))
 
 
 def cross_validate(

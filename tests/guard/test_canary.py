@@ -5,7 +5,6 @@ from __future__ import annotations
 from gatehouse.config.guardrails import PolicyConfig
 from gatehouse.guard.canary import PREFIX, new_canary, planted
 from gatehouse.guard.policies import compile_policy
-from gatehouse.guard.scanners.base import ScanContext
 
 
 def test_canaries_are_random_and_go_into_the_first_system_message():
@@ -48,7 +47,7 @@ def test_an_untrusted_rule_replaces_the_input_rule_of_its_scanner_for_untrusted_
         ),
     )
     rules = {(r.scanner, r.action): r for r in policy.input.rules}
-    trusted, untrusted = ScanContext(trusted=True), ScanContext(trusted=False)
+    trusted, untrusted = True, False
     flag, block, pii = (
         rules["injection", "flag"],
         rules["injection", "block"],

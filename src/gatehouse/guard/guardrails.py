@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -125,7 +126,9 @@ class Guardrails:
         sent: asyncio.Future[dict[str, list[list[Finding]]]] | None = None
         # Only the texts some isolated rule reads go to the worker (a model's time is
         # the scarce thing there): an untrusted-only rule doesn't embed the user's turn.
-        wanted = [i for i, c in enumerate(contexts) if any(r.reads(c) for r in side.isolated)]
+        wanted = [
+            i for i, c in enumerate(contexts) if any(r.reads(c.trusted) for r in side.isolated)
+        ]
         if wanted and self.worker is not None:
             names = sorted({r.scanner for r in side.isolated})
             chosen = ([texts[i] for i in wanted], [contexts[i] for i in wanted])
@@ -164,7 +167,7 @@ class Guardrails:
             for rule in side.isolated:
                 per_slot: list[list[Finding]] = [[] for _ in texts]
                 for i, f in zip(wanted, found[rule.scanner], strict=True):
-                    if rule.reads(contexts[i]):
+                    if rule.reads(contexts[i].trusted):
                         per_slot[i] = rule.keep(f)
                 results.append((rule, per_slot))
         elif side.isolated:
@@ -376,9 +379,10 @@ def _inline(
         try:
             scanner = build(rule.scanner, rule.options)
             pairs = zip(texts, contexts, strict=True)
-            results.append(
-                (rule, [rule.keep(scanner.scan(t, c)) if rule.reads(c) else [] for t, c in pairs])
-            )
+            found = [
+                rule.keep(scanner.scan(t, c)) if rule.reads(c.trusted) else [] for t, c in pairs
+            ]
+            results.append((rule, found))
         except Exception:
             # A scanner bug must not become a 500, nor let the text through silently:
             # the rule counts as not run, and the policy fails closed or open.
@@ -397,8 +401,8 @@ def scan_contexts(
 ) -> list[ScanContext]:
     """Each slot's context; output scanners also get what the request asked for."""
     if direction == "output":
-        content = output_context(exchange, content=True)
-        calls = output_context(exchange, content=False)
+        content = output_context(exchange)
+        calls = replace(content, response_format=None)
         return [content if s.path[-1] in ("content", "text") else calls for s in slots]
     key_id = exchange.key.id if exchange.key is not None else None
     return [ScanContext(direction, s.role, s.trusted, exchange.model, key_id) for s in slots]
@@ -407,12 +411,7 @@ def scan_contexts(
 def _must_see(side: Side, slots: Sequence[Slot]) -> bool:
     """Whether a block or redact rule reads any of these texts (an untrusted-only rule
     doesn't read a request with no untrusted text)."""
-    return any(
-        r.scope == "all" or (r.scope == "untrusted") != s.trusted
-        for r in side.rules
-        if r.action != "flag"
-        for s in slots
-    )
+    return any(r.reads(s.trusted) for r in side.rules if r.action != "flag" for s in slots)
 
 
 def _not_stored(exchange: Exchange, direction: Direction) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from gatehouse.config.guardrails import PolicyConfig, ScannerRule
 from gatehouse.errors import GuardrailBlocked
 from gatehouse.guard.content import Slot
-from gatehouse.guard.scanners.base import Direction, Finding, ScanContext
+from gatehouse.guard.scanners.base import Direction, Finding
 from gatehouse.guard.scanners.registry import Options, scanner_class
 
 
@@ -33,8 +33,9 @@ class Rule:
     #: The scanner judges only whole texts (JSON validity): on a stream, at its end.
     whole: bool = False
 
-    def reads(self, context: ScanContext) -> bool:
-        return self.scope == "all" or (self.scope == "untrusted") != context.trusted
+    def reads(self, trusted: bool) -> bool:
+        """Whether the rule reads a text of this trust (see ``scope``)."""
+        return self.scope == "all" or (self.scope == "untrusted") != trusted
 
     def failed(self, action: str) -> Rule:
         """This rule as it is recorded when its scanner could not run."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -180,8 +180,8 @@ class StreamScreen:
         self.at_end = [r for r in policy.output.rules if r not in strict_rules]
         self.ends_blocking = any(r.action == "block" for r in self.at_end)
         self.done: bytes | None = None
-        self.content_context = output_context(exchange, content=True)
-        self.call_context = output_context(exchange, content=False)
+        self.content_context = output_context(exchange)
+        self.call_context = replace(self.content_context, response_format=None)
         self.texts: dict[TextKey, TextScreen] = {}
         self.said: dict[TextKey, list[str]] = {}
         self.stored: list[bytes] | None = [] if exchange.captured is not None else None
@@ -344,11 +344,11 @@ class StreamScreen:
             refuse_if_blocked(policy, "output", slots, ends)
 
 
-def output_context(exchange: Exchange, content: bool) -> ScanContext:
-    """The context of an answer's text: the request's system prompt and canary, and for
-    its content (not tool-call arguments) the ``response_format`` it asked for."""
+def output_context(exchange: Exchange) -> ScanContext:
+    """The context of an answer's content: the request's system prompt, canary and
+    ``response_format`` (tool-call arguments get it without the format)."""
     body = exchange.body
-    fmt = body.get("response_format") if content else None
+    fmt = body.get("response_format")
     return ScanContext(
         "output",
         "assistant",

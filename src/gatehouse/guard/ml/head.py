@@ -272,6 +272,19 @@ def cross_validated_proba(
     return probabilities
 
 
+def logit(p: npt.ArrayLike) -> Floats:
+    clipped = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def stacked(semantic: npt.ArrayLike, lexical: npt.ArrayLike, stack: Sequence[float]) -> Floats:
+    """The semantic layers' final probability: ``(a, b, c)`` of the stacking step on the
+    head's probability (as a logit) and the heuristic layer's score. Training fits
+    ``stack`` and the scanners apply it through this one function."""
+    z = stack[0] * logit(semantic) + stack[1] * np.asarray(lexical, dtype=np.float64) + stack[2]
+    return _sigmoid(z)
+
+
 def metrics(y: npt.ArrayLike, p: npt.ArrayLike, threshold: float = 0.5) -> dict[str, float]:
     """Counts and rates for "positive when p >= threshold"; a rate with nothing to
     divide by is 0."""

@@ -16,7 +16,6 @@ embeddings, so a text both read is embedded once.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -55,15 +54,6 @@ def shipped_head(name: str) -> Path:
     return Path(str(resources.files("gatehouse.guard.scanners") / "data" / f"{name}.json"))
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
-
-
 class SemanticLayer:
     """An embedding head stacked on a heuristic layer. Subclasses name the parts."""
 
@@ -86,6 +76,9 @@ class SemanticLayer:
         stack = self.head.metadata["stack"]
         self.stack = (float(stack["semantic"]), float(stack["lexical"]), float(stack["bias"]))
         self.layer: Scanner = build(self.lexical)
+        from gatehouse.guard.ml.head import stacked
+
+        self.combine = stacked  # the same formula the training script fitted
 
     def semantic(self, text: str) -> float:
         """The head's calibrated probability for the text's embedding."""
@@ -96,8 +89,7 @@ class SemanticLayer:
             return []
         found = self.layer.scan(text, context)
         lexical = max((f.score for f in found), default=0.0)
-        a, b, c = self.stack
-        p = _sigmoid(a * _logit(self.semantic(text)) + b * lexical + c)
+        p = float(self.combine(self.semantic(text), lexical, self.stack))
         if found:
             return [f.__class__(f.type, f.start, f.end, p) for f in found]
         return [Finding(self.label, 0, len(text), p)]
