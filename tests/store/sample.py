@@ -30,6 +30,7 @@ def attempt(**overrides: Any) -> AttemptRecord:
         "output_tokens": 5,
         "cached_tokens": None,
         "reasoning_tokens": None,
+        "cache_write_tokens": None,
         "usage_estimated": False,
         "cost_usd": 0.001,
     }
@@ -72,6 +73,7 @@ def record(**overrides: Any) -> RequestRecord:
         "output_tokens": 5,
         "cached_tokens": None,
         "reasoning_tokens": None,
+        "cache_write_tokens": None,
         "usage_estimated": False,
         "cost_usd": 0.001,
         "cache_hit": False,

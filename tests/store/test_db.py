@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from gatehouse.store import Database, SchemaNotCurrent
 from gatehouse.store.tables import metadata
 
-HEAD = "0002"
+HEAD = "0003"
 
 ROOT = Path(__file__).resolve().parents[2]
 

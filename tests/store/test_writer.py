@@ -48,6 +48,7 @@ def full_record() -> RequestRecord:
         output_tokens_per_s=81.5,
         cached_tokens=3,
         reasoning_tokens=7,
+        cache_write_tokens=11,
         usage_estimated=True,
         cost_usd=0.0123,
         cache_hit=True,

@@ -152,6 +152,7 @@ def attempt(idx: int, **over: Any) -> AttemptRecord:
         "output_tokens": 40,
         "cached_tokens": 100,
         "reasoning_tokens": 0,
+        "cache_write_tokens": 0,
         "usage_estimated": False,
         "cost_usd": 0.0005,
     }
@@ -193,6 +194,7 @@ def record(**over: Any) -> RequestRecord:
         "output_tokens": 40,
         "cached_tokens": 100,
         "reasoning_tokens": 8,
+        "cache_write_tokens": 12,
         "usage_estimated": False,
         "cost_usd": 0.0009,
         "cache_hit": False,
@@ -275,6 +277,7 @@ def test_server_span_attributes_follow_the_genai_conventions(memory) -> None:
     assert attrs["gen_ai.usage.input_tokens"] == 120
     assert attrs["gen_ai.usage.output_tokens"] == 40
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 100
+    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 12
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == 8
     assert attrs["http.response.status_code"] == 200
     assert attrs["gatehouse.request_id"] == "req-1"

@@ -53,6 +53,12 @@ class PriceConfig(_Strict):
     reasoning: float | None = Field(
         None, ge=0, description="USD per 1M reasoning tokens (default: the output price)."
     )
+    cache_write: float | None = Field(
+        None,
+        ge=0,
+        description="USD per 1M input tokens written to the prompt cache (Anthropic's cache "
+        "creation; default: the input price).",
+    )
 
 
 class RetryConfig(_Strict):

@@ -93,6 +93,7 @@ def _inlinable(r: RequestRecord, a: AttemptRecord) -> bool:
         and a["output_tokens"] == r["output_tokens"]
         and a["cached_tokens"] == r["cached_tokens"]
         and a["reasoning_tokens"] == r["reasoning_tokens"]
+        and a["cache_write_tokens"] == r["cache_write_tokens"]
         and a["usage_estimated"] == r["usage_estimated"]
         and a["cost_usd"] == r["cost_usd"]
     )
@@ -120,6 +121,7 @@ def inline_attempt(row: Mapping[str, Any]) -> AttemptRecord:
         "output_tokens": row["output_tokens"],
         "cached_tokens": row["cached_tokens"],
         "reasoning_tokens": row["reasoning_tokens"],
+        "cache_write_tokens": row["cache_write_tokens"],
         "usage_estimated": row["usage_estimated"],
         "cost_usd": row["cost_usd"],
     }

@@ -32,6 +32,7 @@ class AttemptRecord(TypedDict):
     output_tokens: int | None
     cached_tokens: int | None
     reasoning_tokens: int | None
+    cache_write_tokens: int | None  # input tokens written to the prompt cache (Anthropic)
     usage_estimated: bool
     cost_usd: float | None
 
@@ -77,6 +78,7 @@ class RequestRecord(TypedDict):
     output_tokens: int | None
     cached_tokens: int | None
     reasoning_tokens: int | None
+    cache_write_tokens: int | None  # input tokens written to the prompt cache (Anthropic)
     usage_estimated: bool
     cost_usd: float | None  # every attempt's cost, not only the winner's
     cache_hit: bool

@@ -55,7 +55,7 @@ class Price:
 
     @classmethod
     def from_config(cls, c: PriceConfig) -> Price:
-        return cls.of(c.input, c.output, c.cached_input, c.reasoning)
+        return cls.of(c.input, c.output, c.cached_input, c.reasoning, c.cache_write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,8 @@ def normalize_usage(usage: dict[str, Any] | None) -> Usage | None:
     * OpenAI Chat/Completions/Embeddings: ``prompt_tokens`` (includes
       ``prompt_tokens_details.cached_tokens``), ``completion_tokens`` (includes
       ``completion_tokens_details.reasoning_tokens``); embeddings have no completion.
+      A ``cache_creation_input_tokens`` beside them (an Anthropic deployment's answer,
+      translated) is the part of ``prompt_tokens`` written to the prompt cache.
     * OpenAI Responses: ``input_tokens`` / ``output_tokens`` with ``input_tokens_details``
       and ``output_tokens_details``, the same inclusions.
     * Anthropic Messages: ``input_tokens`` EXCLUDES ``cache_read_input_tokens`` and
@@ -122,6 +124,8 @@ def normalize_usage(usage: dict[str, Any] | None) -> Usage | None:
             output=_count(usage.get("completion_tokens")),
             cached=_count(_detail(usage, "prompt_tokens_details", "cached_tokens")),
             reasoning=_count(_detail(usage, "completion_tokens_details", "reasoning_tokens")),
+            # Anthropic's cache writes, kept beside OpenAI's fields by our translation.
+            cache_write=_count(usage.get("cache_creation_input_tokens")),
         )
     if "input_tokens" not in usage and "output_tokens" not in usage:
         return None

@@ -91,6 +91,7 @@ class RecordBuilder:
                     "output_tokens": usage.output if usage else None,
                     "cached_tokens": usage.cached if usage else None,
                     "reasoning_tokens": usage.reasoning if usage else None,
+                    "cache_write_tokens": usage.cache_write if usage else None,
                     "usage_estimated": a_estimated,
                     "cost_usd": a_cost,
                 }
@@ -154,6 +155,7 @@ class RecordBuilder:
             "output_tokens": output,
             "cached_tokens": usage.cached if usage else None,
             "reasoning_tokens": usage.reasoning if usage else None,
+            "cache_write_tokens": usage.cache_write if usage else None,
             "usage_estimated": estimated,
             "cost_usd": cost,
             "cache_hit": ex.cache_hit,

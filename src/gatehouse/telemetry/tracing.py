@@ -426,6 +426,8 @@ def _put_usage(attrs: dict[str, Any], u: RequestRecord | AttemptRecord) -> None:
     _put(attrs, "gen_ai.usage.output_tokens", u["output_tokens"])
     if u["cached_tokens"]:
         attrs["gen_ai.usage.cache_read.input_tokens"] = u["cached_tokens"]
+    if u["cache_write_tokens"]:
+        attrs["gen_ai.usage.cache_creation.input_tokens"] = u["cache_write_tokens"]
     if u["reasoning_tokens"]:
         attrs["gen_ai.usage.reasoning.output_tokens"] = u["reasoning_tokens"]
 
