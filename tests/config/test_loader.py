@@ -109,7 +109,7 @@ models:
 """
     assert issues(text) == [
         "g.yaml:2: server.port: Input should be less than or equal to 65535",
-        "g.yaml:5: providers.local.kind: Input should be 'openai', got 'grpc'",
+        "g.yaml:5: providers.local.kind: Input should be 'openai' or 'anthropic', got 'grpc'",
         "g.yaml:6: providers.local.base_url: must be an http:// or https:// URL",
         "g.yaml:9: models.chat.deployments: List should have at least 1 item after "
         "validation, not 0",
@@ -182,3 +182,23 @@ def test_defaults_cannot_change_the_protocol():
     text = MINIMAL.replace("        model: m", "        model: m\n        defaults: {stream: true}")
     [issue] = issues(text)
     assert "models.chat.deployments[0].defaults: stream cannot be a default" in issue
+
+
+def test_an_openai_provider_needs_a_base_url_and_anthropic_has_a_default():
+    text = """\
+providers:
+  local: {kind: openai}
+  claude: {kind: anthropic, api_key: k}
+models:
+  chat:
+    deployments: [{provider: local, model: m}]
+"""
+    (problem,) = issues(text)
+    assert problem.startswith("g.yaml:2: providers.local")
+    assert "base_url is required for an `openai` provider" in problem
+    config = parse_config(
+        text.replace("{kind: openai}", "{kind: openai, base_url: http://h/v1}"), "g.yaml", {}
+    )
+    claude = config.providers["claude"]
+    assert claude.base_url == "https://api.anthropic.com/v1"
+    assert claude.version == "2023-06-01" and claude.max_tokens == 4096

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 
 from gatehouse.config.access import AuthConfig, LimitsConfig, RedisConfig
@@ -37,6 +38,7 @@ from gatehouse.config.telemetry import (
     TracingConfig,
 )
 
+ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 
 
@@ -71,13 +73,31 @@ class LoggingConfig(_Strict):
 
 
 class ProviderConfig(_Strict):
-    kind: Literal["openai"] = Field(
+    kind: Literal["openai", "anthropic"] = Field(
         description="Upstream protocol. `openai`: any OpenAI-compatible API "
-        "(OpenAI, vLLM, Ollama, llama.cpp server, TGI, Groq, Together…)."
+        "(OpenAI, vLLM, Ollama, llama.cpp server, TGI, Groq, Together…). `anthropic`: "
+        "Anthropic's Messages API; calls are translated to it and back."
     )
-    base_url: str = Field(description="Base URL including the version path, e.g. …/v1.")
+    base_url: str = Field(
+        "",
+        description="Base URL including the version path, e.g. …/v1. Required for `openai`; "
+        f"for `anthropic` the default is {ANTHROPIC_BASE_URL}.",
+    )
     api_key: SecretStr | None = Field(
-        None, description="Sent as a bearer token. Use ${ENV_VAR}; never a literal."
+        None,
+        description="Use ${ENV_VAR}; never a literal. `openai`: sent as a bearer token; "
+        "`anthropic`: sent as x-api-key.",
+    )
+    version: str = Field(
+        "2023-06-01",
+        min_length=1,
+        description="`anthropic` only: the anthropic-version header of every call.",
+    )
+    max_tokens: int = Field(
+        4096,
+        ge=1,
+        description="`anthropic` only: max_tokens of a call whose client set none "
+        "(Anthropic requires one). A deployment's `defaults.max_tokens` wins.",
     )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra headers sent with every upstream request."
@@ -102,9 +122,19 @@ class ProviderConfig(_Strict):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
+        if v and not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("must be an http:// or https:// URL")
         return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> ProviderConfig:
+        if self.base_url:
+            return self
+        if self.kind == "openai":
+            raise ValueError("base_url is required for an `openai` provider")
+        # Frozen model: set the kind's default without a second validation pass.
+        object.__setattr__(self, "base_url", ANTHROPIC_BASE_URL)
+        return self
 
     @field_validator("api_key")
     @classmethod

@@ -1,0 +1,492 @@
+"""The gateway's OpenAI-shaped chat call as an Anthropic Messages call, and back.
+
+What the ``anthropic`` provider sends (``to_messages_request``) and how it reads the
+answer (``from_messages_response``). The other direction, for ``/v1/messages`` clients,
+is ``anthropic_inbound``. Pure functions on dicts; what one block or part becomes lives
+in ``anthropic_content``, the shared vocabulary (stop reasons, usage) in
+``anthropic_vocab``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from gatehouse.errors import InvalidRequest, UpstreamError
+from gatehouse.providers.anthropic_content import (
+    Block,
+    assistant_blocks,
+    drop_blank_text,
+    expect_list,
+    expect_number,
+    expect_object,
+    expect_string,
+    mark_last,
+    text_blocks,
+    tool_result_block,
+    user_blocks,
+)
+from gatehouse.providers.anthropic_vocab import (
+    finish_reason,
+    openai_usage,
+)
+
+#: The tool through which a ``response_format`` is emulated: Anthropic has no JSON mode,
+#: but a forced tool call's input is JSON that follows the tool's schema.
+RESPONSE_FORMAT_TOOL = "json_output"
+_JSON_TOOL_DESCRIPTION = "Respond with the answer as this tool's input"
+
+#: OpenAI parameters Anthropic has no counterpart for, with what to tell the client.
+_REFUSED = {
+    "logprobs": "log probabilities",
+    "top_logprobs": "log probabilities",
+    "audio": "audio output",
+    "prediction": "predicted outputs",
+}
+_EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def _unsupported(what: str, param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Anthropic models don't support {what} ('{param}')",
+        param=param,
+        code="unsupported_parameter",
+    )
+
+
+# --- OpenAI request -> Anthropic request --------------------------------------------------
+
+
+def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, Any]:
+    """An OpenAI chat request as an Anthropic Messages request (body["model"] kept as is;
+    "stream" kept; stream_options dropped). max_tokens: used when the body has neither
+    max_completion_tokens nor max_tokens."""
+    body = expect_object(body, "body")
+    _refuse_unsupported(body)
+    system, messages = _anthropic_messages(body.get("messages"))
+    request: dict[str, Any] = {"model": body.get("model"), "max_tokens": _max_tokens(body)}
+    if request["max_tokens"] is None:
+        request["max_tokens"] = max_tokens
+    if system:
+        plain = len(system) == 1 and "cache_control" not in system[0]
+        request["system"] = system[0]["text"] if plain else system
+    request["messages"] = messages
+    _copy_sampling(body, request)
+    _add_tools(body, request)
+    stream = body.get("stream")
+    if stream is not None:
+        if not isinstance(stream, bool):
+            raise InvalidRequest(
+                "'stream' must be true or false", param="stream", code="invalid_type"
+            )
+        request["stream"] = stream
+    thinking = body.get("thinking")
+    if thinking is not None:
+        request["thinking"] = expect_object(thinking, "thinking")  # Anthropic's own shape
+    return request
+
+
+def _refuse_unsupported(body: dict[str, Any]) -> None:
+    n = body.get("n")
+    if n is not None and n != 1:
+        if type(n) is int and n > 1:
+            raise _unsupported("more than one choice per request", "n")
+        raise InvalidRequest("'n' must be a positive integer", param="n", code="invalid_value")
+    for key, what in _REFUSED.items():
+        value = body.get(key)
+        # top_logprobs 0 and logprobs false ask for nothing, so they pass.
+        if value is not None and value is not False and value != 0:
+            raise _unsupported(what, key)
+    modalities = body.get("modalities")
+    if isinstance(modalities, list) and "audio" in modalities:
+        raise _unsupported("audio output", "modalities")
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if type(value) is not int or value < 1:
+            raise InvalidRequest(
+                f"'{key}' must be an integer of at least 1", param=key, code="invalid_value"
+            )
+        return value
+    return None
+
+
+def _anthropic_messages(raw: Any) -> tuple[list[Block], list[dict[str, Any]]]:
+    """The system blocks and the role-alternating messages of OpenAI's message list."""
+    if raw is None:
+        raise InvalidRequest("'messages' is required", param="messages", code="missing_field")
+    system: list[Block] = []
+    turns: list[tuple[str, list[Block]]] = []
+    legacy_ids: dict[str, str] = {}  # function name -> id given to its legacy function_call
+    for i, message in enumerate(expect_list(raw, "messages")):
+        where = f"messages[{i}]"
+        message = expect_object(message, where)
+        role = message.get("role")
+        content = message.get("content")
+        if role in ("system", "developer"):
+            blocks = text_blocks(content, f"{where}.content")
+            system += mark_last(drop_blank_text(blocks), message, where)
+            continue
+        if role == "user":
+            blocks = user_blocks(content, f"{where}.content")
+        elif role == "assistant":
+            blocks = assistant_blocks(message, where, legacy_id=f"call_{i}")
+            legacy = message.get("function_call")
+            if isinstance(legacy, dict):
+                legacy_ids[legacy["name"]] = f"call_{i}"
+        elif role == "tool":
+            call_id = expect_string(
+                message.get("tool_call_id"), f"{where}.tool_call_id", nonempty=True
+            )
+            blocks = [tool_result_block(call_id, content, f"{where}.content")]
+        elif role == "function":
+            name = expect_string(message.get("name"), f"{where}.name", nonempty=True)
+            call_id = legacy_ids.pop(name, "")
+            if not call_id:
+                raise InvalidRequest(
+                    f"'{where}' is the result of function {name!r}, but no earlier assistant "
+                    "message called it",
+                    param=f"{where}.name",
+                    code="invalid_value",
+                )
+            blocks = [tool_result_block(call_id, content, f"{where}.content")]
+        else:
+            raise InvalidRequest(
+                f"'{where}.role' must be system, developer, user, assistant, tool or function",
+                param=f"{where}.role",
+                code="invalid_value",
+            )
+        blocks = mark_last(drop_blank_text(blocks), message, where)
+        side = "assistant" if role == "assistant" else "user"
+        if not blocks:
+            continue  # Anthropic refuses a message without content
+        if turns and turns[-1][0] == side:
+            turns[-1][1].extend(blocks)  # Anthropic wants the roles to alternate
+        else:
+            turns.append((side, blocks))
+    if not turns:
+        raise InvalidRequest(
+            "Anthropic models need at least one user or assistant message with content",
+            param="messages",
+            code="invalid_value",
+        )
+    return system, [
+        _anthropic_message(side, blocks, last=turns[-1][1] is blocks) for side, blocks in turns
+    ]
+
+
+def _anthropic_message(side: str, blocks: list[Block], *, last: bool) -> dict[str, Any]:
+    if side == "user":
+        # Anthropic wants a user turn's tool results ahead of anything else in it.
+        blocks = [b for b in blocks if b["type"] == "tool_result"] + [
+            b for b in blocks if b["type"] != "tool_result"
+        ]
+    elif last and blocks[-1]["type"] == "text":
+        # A final (prefill) assistant turn may not end in whitespace; the text is non-blank.
+        blocks[-1] = {**blocks[-1], "text": blocks[-1]["text"].rstrip()}
+    if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
+        return {"role": side, "content": blocks[0]["text"]}
+    return {"role": side, "content": blocks}
+
+
+def _copy_sampling(body: dict[str, Any], request: dict[str, Any]) -> None:
+    temperature = expect_number(body, "temperature")
+    if temperature is not None:
+        # OpenAI allows up to 2, Anthropic refuses anything above 1.
+        request["temperature"] = min(max(temperature, 0), 1)
+    for key, integer in (("top_p", False), ("top_k", True)):
+        value = expect_number(body, key, integer=integer)
+        if value is not None:
+            request[key] = value
+    stop = body.get("stop")
+    if stop is not None:
+        stops = [stop] if isinstance(stop, str) else expect_list(stop, "stop")
+        for k, value in enumerate(stops):
+            expect_string(value, f"stop[{k}]" if isinstance(stop, list) else "stop")
+        if stops:
+            request["stop_sequences"] = stops
+    user = body.get("user")
+    if user is not None and expect_string(user, "user"):
+        request["metadata"] = {"user_id": user}
+
+
+def _add_tools(body: dict[str, Any], request: dict[str, Any]) -> None:
+    """Tools, tool_choice and the response_format emulation."""
+    legacy = body.get("tools") is None and body.get("functions") is not None
+    tools = _anthropic_tools(body, legacy=legacy)
+    raw_choice = body.get("function_call" if legacy else "tool_choice")
+    choice = _anthropic_tool_choice(raw_choice, "function_call" if legacy else "tool_choice")
+    forced = choice is not None and choice["type"] in ("any", "tool")
+    if not tools and forced:
+        raise InvalidRequest(
+            "'tool_choice' asks for a tool call but the request has no tools",
+            param="tool_choice",
+            code="invalid_value",
+        )
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise InvalidRequest(
+            "'parallel_tool_calls' must be true or false",
+            param="parallel_tool_calls",
+            code="invalid_type",
+        )
+    if tools and parallel is False:
+        choice = choice or {"type": "auto"}
+        if choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+    schema = _response_schema(body.get("response_format"))
+    if schema is not None:
+        if forced:
+            raise InvalidRequest(
+                "response_format can't be combined with a forced tool_choice on Anthropic "
+                "models: it is emulated with a forced tool call of its own",
+                param="tool_choice",
+                code="unsupported_parameter",
+            )
+        if _thinking_on(body.get("thinking")):
+            raise InvalidRequest(
+                "response_format can't be combined with thinking on Anthropic models: it is "
+                "emulated with a forced tool call, which Anthropic refuses while thinking",
+                param="response_format",
+                code="unsupported_parameter",
+            )
+        if any(t["name"] == RESPONSE_FORMAT_TOOL for t in tools):
+            raise InvalidRequest(
+                f"the tool name {RESPONSE_FORMAT_TOOL!r} is reserved for response_format on "
+                "Anthropic models",
+                param="tools",
+                code="invalid_value",
+            )
+        if tools and (choice is None or choice["type"] == "auto"):
+            # The client's own tools must stay callable, so the JSON tool can't be
+            # forced; "any" makes the model call one of them or the JSON tool rather
+            # than answer in prose the client would take for the JSON it asked for.
+            choice = {"type": "any", **_only_parallel(choice)}
+        else:
+            choice = {
+                "type": "tool",
+                "name": RESPONSE_FORMAT_TOOL,
+                "disable_parallel_tool_use": True,
+            }
+        json_tool = {"name": RESPONSE_FORMAT_TOOL, "description": _JSON_TOOL_DESCRIPTION}
+        tools.append({**json_tool, "input_schema": schema})
+    if tools:
+        request["tools"] = tools
+        if choice is not None:
+            request["tool_choice"] = choice
+
+
+def _only_parallel(choice: dict[str, Any] | None) -> dict[str, Any]:
+    if choice and choice.get("disable_parallel_tool_use"):
+        return {"disable_parallel_tool_use": True}
+    return {}
+
+
+def _thinking_on(thinking: Any) -> bool:
+    return isinstance(thinking, dict) and thinking.get("type") not in (None, "disabled")
+
+
+def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic requires ``type: object`` at the top of a tool's input schema."""
+    return schema if "type" in schema else {"type": "object", **schema}
+
+
+def _anthropic_tools(body: dict[str, Any], *, legacy: bool) -> list[dict[str, Any]]:
+    key = "functions" if legacy else "tools"
+    raw = body.get(key)
+    if raw is None:
+        return []
+    tools: list[dict[str, Any]] = []
+    for j, tool in enumerate(expect_list(raw, key)):
+        where = f"{key}[{j}]"
+        tool = expect_object(tool, where)
+        if legacy:
+            function, fwhere = tool, where
+        else:
+            if tool.get("type") != "function":
+                raise _unsupported("tools other than functions", f"{where}.type")
+            fwhere = f"{where}.function"
+            function = expect_object(tool.get("function"), fwhere)
+        name = expect_string(function.get("name"), f"{fwhere}.name", nonempty=True)
+        out: dict[str, Any] = {"name": name}
+        description = function.get("description")
+        if description is not None:
+            out["description"] = expect_string(description, f"{fwhere}.description")
+        parameters = function.get("parameters")
+        if parameters is None:
+            out["input_schema"] = dict(_EMPTY_SCHEMA)
+        else:
+            out["input_schema"] = _object_schema(expect_object(parameters, f"{fwhere}.parameters"))
+        # OpenAI's "strict" is dropped: Anthropic's strict tools need other schema rules.
+        control = tool.get("cache_control", function.get("cache_control"))
+        if control is not None:
+            out["cache_control"] = expect_object(control, f"{where}.cache_control")
+        tools.append(out)
+    return tools
+
+
+def _anthropic_tool_choice(value: Any, param: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if value in ("auto", "none"):
+        return {"type": value}
+    if value == "required":
+        return {"type": "any"}
+    if isinstance(value, dict):
+        # {"type": "function", "function": {"name"}}, or the legacy {"name"} of function_call
+        function = value.get("function") if "function" in value else value
+        if value.get("type", "function") == "function" and isinstance(function, dict):
+            name = expect_string(function.get("name"), f"{param}.function.name", nonempty=True)
+            return {"type": "tool", "name": name}
+    raise InvalidRequest(
+        f"'{param}' must be 'auto', 'none', 'required' or a named function for Anthropic models",
+        param=param,
+        code="unsupported_parameter",
+    )
+
+
+def _response_schema(value: Any) -> dict[str, Any] | None:
+    """The input schema of the tool that emulates a JSON response_format (None: none)."""
+    if value is None:
+        return None
+    fmt = expect_object(value, "response_format")
+    kind = fmt.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind != "json_schema":
+        raise InvalidRequest(
+            "'response_format.type' must be text, json_object or json_schema",
+            param="response_format.type",
+            code="invalid_value",
+        )
+    spec = expect_object(fmt.get("json_schema"), "response_format.json_schema")
+    schema = spec.get("schema")
+    if schema is None:
+        return {"type": "object"}
+    schema = expect_object(schema, "response_format.json_schema.schema")
+    if schema.get("type", "object") != "object":
+        raise _unsupported(
+            "a JSON response whose top level is not an object (a tool's input is an object)",
+            "response_format.json_schema.schema.type",
+        )
+    return _object_schema(schema)
+
+
+def uses_json_tool(anthropic_request: dict[str, Any]) -> bool:
+    """Whether to_messages_request emulated response_format in this request."""
+    tools = anthropic_request.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(t, dict)
+        and t.get("name") == RESPONSE_FORMAT_TOOL
+        and t.get("description") == _JSON_TOOL_DESCRIPTION
+        for t in tools
+    )
+
+
+# --- Anthropic response -> OpenAI response ------------------------------------------------
+
+
+def _malformed(what: str) -> UpstreamError:
+    return UpstreamError(
+        f"the Anthropic response is malformed: {what}", code="upstream_malformed_response"
+    )
+
+
+def _dumps(value: Any, what: str) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        raise _malformed(f"{what} can't be written as JSON") from None
+
+
+def from_messages_response(
+    data: dict[str, Any], *, created: int | None = None, json_mode: bool = False
+) -> dict[str, Any]:
+    """An Anthropic Messages response as an OpenAI chat.completion dict.
+    json_mode: the request's response_format was emulated with RESPONSE_FORMAT_TOOL."""
+    if not isinstance(data, dict):
+        raise _malformed("the body is not an object")
+    content = data.get("content")
+    if not isinstance(content, list):
+        raise _malformed("'content' is not a list")
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    thinking: list[dict[str, Any]] = []
+    json_text: str | None = None
+    for k, block in enumerate(content):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            texts.append(_upstream_string(block, "text", k))
+        elif kind == "tool_use":
+            name = _upstream_string(block, "name", k)
+            arguments = block.get("input")
+            if not isinstance(arguments, dict):
+                raise _malformed(f"content[{k}].input is not an object")
+            if json_mode and name == RESPONSE_FORMAT_TOOL:
+                json_text = _dumps(arguments, f"content[{k}].input")
+                continue
+            function = {"name": name, "arguments": _dumps(arguments, f"content[{k}].input")}
+            call_id = _upstream_string(block, "id", k)
+            calls.append({"id": call_id, "type": "function", "function": function})
+        elif kind == "thinking":
+            _upstream_string(block, "thinking", k)
+            thinking.append(block)
+        elif kind == "redacted_thinking":
+            thinking.append(block)
+        elif not isinstance(kind, str):
+            raise _malformed(f"content[{k}] is not a typed block")
+        # Other block types (server tools' results) have no OpenAI counterpart.
+    message: dict[str, Any] = {"role": "assistant", "content": None}
+    if json_text is not None:
+        message["content"] = json_text  # the JSON alone: a preamble would break parsing
+    elif texts:
+        message["content"] = "".join(texts)
+    if calls:
+        message["tool_calls"] = calls
+    reasoning = [b["thinking"] for b in thinking if b["type"] == "thinking"]
+    if reasoning:
+        message["reasoning_content"] = "".join(reasoning)
+    if thinking:
+        message["thinking_blocks"] = thinking
+    reason = data.get("stop_reason")
+    finish = finish_reason(reason)
+    if json_text is not None and not calls and finish == "tool_calls":
+        finish = "stop"  # the JSON tool call is the answer, not a call for the client
+    sequence = data.get("stop_sequence")
+    if reason != "stop_sequence" or not isinstance(sequence, str):
+        sequence = None
+    upstream_id = data.get("id")
+    if not isinstance(upstream_id, str):
+        upstream_id = uuid.uuid4().hex
+    model = data.get("model")
+    choice = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": finish,
+        "stop_reason": sequence,  # vLLM's field: the stop string that ended the answer
+    }
+    return {
+        "id": f"chatcmpl-{upstream_id}",
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": model if isinstance(model, str) else "",
+        "choices": [choice],
+        "usage": openai_usage(data.get("usage")),
+    }
+
+
+def _upstream_string(block: dict[str, Any], key: str, k: int) -> str:
+    value = block.get(key)
+    if not isinstance(value, str):
+        raise _malformed(f"content[{k}].{key} is not a string")
+    return value
