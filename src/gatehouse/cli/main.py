@@ -116,7 +116,11 @@ def mock_upstream(
         float, typer.Option(min=0.0, max=1.0, help="Share of failing calls.")
     ] = 0.0,
     error_kind: Annotated[
-        str, typer.Option(help="400 | context | 500 | 503 | 429 | hang | reset | cut | malformed")
+        str,
+        typer.Option(
+            help="400 | context | 401 | 500 | 503 | 529 | 429 | hang | reset | cut | malformed "
+            "| error-event (529 and error-event are Anthropic's overload; 503 on the OpenAI side)"
+        ),
     ] = "500",
     retry_after_s: Annotated[float, typer.Option(help="Retry-After sent with 429/503.")] = 1.0,
     model: Annotated[

@@ -1,15 +1,17 @@
 """The simulated upstream: an OpenAI-compatible server with scriptable faults.
 
 ``gatehouse mock-upstream`` serves chat (plain and streaming), completions,
-embeddings and models with configurable latency, time to first token, token rate,
-response length and faults. Faults are set per run (``MockSettings``) or per request
-by headers, so tests can script them:
+embeddings and models, and Anthropic's ``/v1/messages`` (``simulated_anthropic``),
+with configurable latency, time to first token, token rate, response length and
+faults. Faults are set per run (``MockSettings``) or per request by headers, so tests
+can script them:
 
 =====================  =====================================================
 header                 effect
 =====================  =====================================================
-x-mock-fail            400 | context | 500 | 503 | 429 | hang | reset | cut | malformed
-x-mock-cut-after       with ``cut``: content tokens sent before the cut (0 = role only)
+x-mock-fail            400 | context | 401 | 500 | 503 | 529 | 429 | hang | reset | cut |
+                       malformed | error-event (529 and error-event are 503 on the OpenAI side)
+x-mock-cut-after       with ``cut``/``error-event``: content tokens sent before the break
 x-mock-retry-after     seconds, sent with 429 and 503
 x-mock-latency-ms      delay before a non-streaming answer
 x-mock-ttft-ms         delay before the first streamed token
@@ -18,6 +20,7 @@ x-mock-tokens-per-s    pace of streamed tokens (0 = as fast as possible)
 x-mock-echo            N: answer with the last message's text (prompt for completions),
                        streamed in pieces of N characters
 x-mock-echo-message    with ``x-mock-echo``: echo message I (0-based) instead of the last
+x-mock-tool-calls      K: /v1/messages answers with K parallel tool_use blocks
 =====================  =====================================================
 
 ``GET /mock/stats`` reports counts (received, completed, cancelled, in flight) so a
@@ -42,9 +45,15 @@ import orjson
 from aiohttp import web
 
 from gatehouse.providers import simulated_answers as answers
+from gatehouse.providers import simulated_anthropic as anthropic_api
 
-FAULTS = ("400", "context", "500", "503", "429", "hang", "reset", "cut", "malformed")
-_REFUSALS = ("400", "context", "500", "503", "429", "hang", "reset", "malformed")
+FAULTS = (
+    "400", "context", "401", "500", "503", "529", "429", "hang", "reset", "cut", "malformed",
+    "error-event",
+)  # fmt: skip
+_REFUSALS = ("400", "context", "401", "500", "503", "429", "hang", "reset", "malformed")
+# Anthropic-only faults, as the OpenAI side shows them: OpenAI's overload is a 503.
+_OPENAI_FAULT = {"529": "503", "error-event": "503"}
 KV_CACHE_PER_REQUEST = 0.01  # share of the simulated KV cache one running call holds
 
 
@@ -73,6 +82,7 @@ class MockStats:
     last_body: dict[str, Any] | None = None
     last_headers: dict[str, str] = field(default_factory=dict)
     last_authorization: str | None = None
+    last_api_key: str | None = None
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -84,6 +94,7 @@ class MockStats:
             "last_body": self.last_body,
             "last_headers": self.last_headers,
             "last_authorization": self.last_authorization,
+            "last_api_key": self.last_api_key,
         }
 
 
@@ -100,12 +111,14 @@ class SimulatedUpstream:
         self.settings = settings or MockSettings()
         self.stats = MockStats()
         self._rng = random.Random(self.settings.seed)
+        self._anthropic = anthropic_api.MessagesEndpoint(self.settings)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/messages", self._messages)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/mock/stats", self._stats)
         app.router.add_post("/mock/reset", self._reset)
@@ -124,7 +137,12 @@ class SimulatedUpstream:
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         return await self._serve(request, "embeddings")
 
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "messages")
+
     async def _models(self, request: web.Request) -> web.Response:
+        if "anthropic-version" in request.headers:
+            return _json(anthropic_api.model_list(self.settings.model_names))
         data = [
             {"id": m, "object": "model", "created": 0, "owned_by": "gatehouse-mock"}
             for m in self.settings.model_names
@@ -136,6 +154,7 @@ class SimulatedUpstream:
 
     async def _reset(self, request: web.Request) -> web.Response:
         self.stats = MockStats()
+        self._anthropic.cache.clear()
         return _json({"ok": True})
 
     async def _health(self, request: web.Request) -> web.Response:
@@ -171,14 +190,15 @@ class SimulatedUpstream:
             try:
                 body = orjson.loads(await request.read())
             except orjson.JSONDecodeError:
-                return _error(400, "invalid_request_error", "body is not valid JSON")
+                return _bad_body(kind, "body is not valid JSON")
             if not isinstance(body, dict):
-                return _error(400, "invalid_request_error", "body must be a JSON object")
+                return _bad_body(kind, "body must be a JSON object")
             stats.last_body = body
             stats.last_headers = {
                 k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"
             }
             stats.last_authorization = request.headers.get("Authorization")
+            stats.last_api_key = request.headers.get("x-api-key")
             response = await self._answer(request, body, kind)
             stats.completed += 1
             return response
@@ -189,10 +209,12 @@ class SimulatedUpstream:
             # The client went away mid-stream: an abandoned call, like a cancelled one.
             stats.cancelled += 1
             return web.Response(status=499)
-        except _Fault as fault:
+        except (_Fault, anthropic_api.Refusal) as fault:
             stats.failed += 1
             if fault.response is not None:
                 return fault.response
+            if kind == "messages":
+                return await self._anthropic.fault(request, fault.kind)
             return await self._fault(request, fault.kind)
         finally:
             stats.in_flight -= 1
@@ -215,7 +237,11 @@ class SimulatedUpstream:
         )
 
     async def _answer(self, request: web.Request, body: dict[str, Any], kind: str) -> Any:
+        if kind == "messages":
+            self._anthropic.check(request.headers, body)
+            return await self._anthropic.answer(request, body, self._knobs(request))
         latency_ms, ttft_ms, rate, tokens, fail = self._knobs(request)
+        fail = _OPENAI_FAULT.get(fail, fail) if fail else fail
         if fail in _REFUSALS:
             raise _Fault(fail)
         if fail == "cut" and body.get("stream") is not True:
@@ -322,6 +348,13 @@ class SimulatedUpstream:
             )
         if kind == "400":
             return _error(400, "invalid_request_error", "simulated invalid request")
+        if kind == "401":
+            return _error(
+                401,
+                "invalid_request_error",
+                "Incorrect API key (simulated)",
+                code="invalid_api_key",
+            )
         if kind == "context":
             return _error(
                 400,
@@ -370,6 +403,12 @@ def _error(
 ) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return _json(body, status, headers)
+
+
+def _bad_body(kind: str, message: str) -> web.Response:
+    if kind == "messages":
+        return anthropic_api.error_response(400, "invalid_request_error", message)
+    return _error(400, "invalid_request_error", message)
 
 
 def _event(data: dict[str, Any]) -> bytes:
