@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gatehouse.api.admin import AdminRoutes
 from gatehouse.api.errors import MAX_BODY_BYTES, edge_middleware
+from gatehouse.api.messages import MessagesRoutes
 from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.api.v1 import OpenAIRoutes
 from gatehouse.errors import Overloaded
@@ -24,6 +25,7 @@ def build_app(gateway: Gateway) -> web.Application:
     app[MAX_BODY_BYTES] = max_body
     routes = OpenAIRoutes(gateway)
     routes.register(app)
+    MessagesRoutes(routes).register(app)
     app[LIVE_STREAMS] = routes.live
     AdminRoutes(gateway).register(app)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -18,6 +19,7 @@ from gatehouse.errors import (
 )
 from gatehouse.ids import time_ordered_id
 from gatehouse.logs import request_id_var
+from gatehouse.providers.anthropic_vocab import anthropic_error_type
 
 log = logging.getLogger("gatehouse.api")
 
@@ -30,15 +32,33 @@ MAX_BODY_BYTES = web.AppKey("max_body_bytes", int)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
-def error_response(err: GatehouseError, request_id: str) -> web.Response:
+#: Paths whose clients expect Anthropic's error shape rather than OpenAI's.
+ANTHROPIC_PATHS = "/v1/messages"
+
+
+def error_response(err: GatehouseError, request_id: str, anthropic: bool = False) -> web.Response:
     headers = err.headers()
     headers[REQUEST_ID] = request_id
     headers["server"] = SERVER
     if err.route:
         headers[ROUTE] = err.route
+    if anthropic:
+        headers["request-id"] = request_id
+        body = anthropic_error_body(err, request_id)
+    else:
+        body = err.to_json()
     return web.Response(
-        body=err.to_json(), status=err.http_status, content_type="application/json", headers=headers
+        body=body, status=err.http_status, content_type="application/json", headers=headers
     )
+
+
+def anthropic_error_body(err: GatehouseError, request_id: str | None = None) -> bytes:
+    """An error in Anthropic's shape; the status stays the catalogue's."""
+    kind = anthropic_error_type(err.error_type, err.http_status)
+    body: dict[str, object] = {"type": "error", "error": {"type": kind, "message": err.message}}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return orjson.dumps(body)
 
 
 def translate_http_exception(exc: web.HTTPException, request: web.Request) -> GatehouseError:
@@ -87,18 +107,19 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 err.code or err.error_type,
                 err.message,
             )
-        return error_response(err, request_id)
+        return error_response(err, request_id, request.path.startswith(ANTHROPIC_PATHS))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(translate_http_exception(exc, request), request_id)
+        refused = translate_http_exception(exc, request)
+        return error_response(refused, request_id, request.path.startswith(ANTHROPIC_PATHS))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         internal = InternalError(
             f"internal error in the gateway (request id {request_id}; see its log)",
             code="internal_error",
         )
-        return error_response(internal, request_id)
+        return error_response(internal, request_id, request.path.startswith(ANTHROPIC_PATHS))
     if not response.prepared:
         response.headers.setdefault(REQUEST_ID, request_id)
         response.headers.setdefault("server", SERVER)

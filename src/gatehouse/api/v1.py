@@ -12,6 +12,8 @@ import contextlib
 import functools
 import logging
 import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -43,6 +45,35 @@ _NO_BODY: dict[str, Any] = {}
 _JSON = "application/json"
 
 
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one client API reads a request and writes an answer, around the same pipeline.
+
+    The pipeline speaks OpenAI's wire format; a dialect translates at this edge, as a
+    provider does at the other.
+    """
+
+    #: The request body as an OpenAI-shaped dict (checked; InvalidRequest otherwise).
+    parse: Callable[[bytes, Operation], dict[str, Any]]
+    #: The body of a non-streaming answer.
+    answer: Callable[[Exchange], bytes]
+    #: The client's stream: blocks of complete SSE events.
+    events: Callable[[Exchange], AsyncGenerator[bytes, None]]
+    #: The event that ends a stream which failed after it started.
+    error_event: Callable[[GatehouseError], bytes]
+    #: The header a client library reads its request id from.
+    request_id_header: str = REQUEST_ID
+
+
+def _openai_events(exchange: Exchange) -> AsyncGenerator[bytes, None]:
+    assert exchange.events is not None
+    return exchange.events
+
+
+def _openai_error_event(err: GatehouseError) -> bytes:
+    return b"data: " + err.to_json() + b"\n\n"
+
+
 class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -62,9 +93,9 @@ class OpenAIRoutes:
 
     def register(self, app: web.Application) -> None:
         # Partials rather than wrapper coroutines keep the await chain one level shorter.
-        app.router.add_post("/v1/chat/completions", functools.partial(self._serve, "chat"))
-        app.router.add_post("/v1/completions", functools.partial(self._serve, "completions"))
-        app.router.add_post("/v1/embeddings", functools.partial(self._serve, "embeddings"))
+        app.router.add_post("/v1/chat/completions", functools.partial(self.serve, "chat", OPENAI))
+        app.router.add_post("/v1/completions", functools.partial(self.serve, "completions", OPENAI))
+        app.router.add_post("/v1/embeddings", functools.partial(self.serve, "embeddings", OPENAI))
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/v1/models/{model:.+}", self.get_model)
 
@@ -85,7 +116,9 @@ class OpenAIRoutes:
             )
         return web.Response(body=body, content_type=_JSON)
 
-    async def _serve(self, operation: Operation, request: web.Request) -> web.StreamResponse:
+    async def serve(
+        self, operation: Operation, dialect: Dialect, request: web.Request
+    ) -> web.StreamResponse:
         request_id = request[REQUEST_ID_KEY]
         client_id = None
         if request.headers.get(REQUEST_ID) == request_id:
@@ -104,7 +137,7 @@ class OpenAIRoutes:
         in_flight = gateway.telemetry.in_flight
         in_flight.value += 1
         try:
-            return await self._answer(exchange, request)
+            return await self._answer(exchange, dialect, request)
         except GatehouseError as err:
             exchange.error, exchange.status = err, err.http_status
             if exchange.attempts:
@@ -130,7 +163,9 @@ class OpenAIRoutes:
                 exchange.done = time.perf_counter()
             gateway.record(exchange)
 
-    async def _answer(self, exchange: Exchange, request: web.Request) -> web.StreamResponse:
+    async def _answer(
+        self, exchange: Exchange, dialect: Dialect, request: web.Request
+    ) -> web.StreamResponse:
         start_trace(exchange, request.headers, self._sample)
         # Before anything else is parsed: an anonymous client can't make the gateway
         # parse its metadata or its body.
@@ -141,7 +176,7 @@ class OpenAIRoutes:
         raw = await request.read()
         exchange.body_size = len(raw)
         try:
-            body = parse_body(raw, exchange.operation)
+            body = dialect.parse(raw, exchange.operation)
         except InvalidRequest:
             exchange.model = _model_named(raw)  # so the refusal is counted under it
             raise
@@ -155,7 +190,7 @@ class OpenAIRoutes:
         await self.gateway.handle(exchange)
         headers = {
             "server": SERVER,
-            REQUEST_ID: exchange.client_request_id or exchange.request_id,
+            dialect.request_id_header: exchange.client_request_id or exchange.request_id,
             ROUTE: _route_header(exchange),
             SERVED_BY: exchange.served_model or exchange.model,
             TRACE_ID: exchange.trace_id,
@@ -164,12 +199,16 @@ class OpenAIRoutes:
             headers.update(rate_headers(exchange.reservation.states))
         if exchange.events is None:
             headers["content-type"] = _JSON
-            return web.Response(body=exchange.response_body, headers=headers)
-        return await _relay_stream(request, exchange, headers, self.live)
+            return web.Response(body=dialect.answer(exchange), headers=headers)
+        return await _relay_stream(request, exchange, dialect, headers, self.live)
 
 
 async def _relay_stream(
-    request: web.Request, exchange: Exchange, headers: dict[str, str], live: LiveStreams
+    request: web.Request,
+    exchange: Exchange,
+    dialect: Dialect,
+    headers: dict[str, str],
+    live: LiveStreams,
 ) -> web.StreamResponse:
     """Write the SSE blocks as they come; a failure mid-stream becomes an error event."""
     assert exchange.events is not None
@@ -177,7 +216,7 @@ async def _relay_stream(
     headers["cache-control"] = "no-cache"
     headers["x-accel-buffering"] = "no"
     response = web.StreamResponse(headers=headers)
-    events = exchange.events
+    events = dialect.events(exchange)
     task = asyncio.current_task()
     assert task is not None
     live.add(task)
@@ -198,7 +237,7 @@ async def _relay_stream(
         log.warning("stream failed after it started: %s", err.message)
         exchange.error, exchange.status = err, err.http_status
         with contextlib.suppress(ConnectionError):
-            await response.write(b"data: " + err.to_json() + b"\n\n")
+            await response.write(dialect.error_event(err))
     except ConnectionError:
         log.info("client went away mid-stream; upstream call aborted")
         exchange.status = CLIENT_CLOSED
@@ -212,7 +251,7 @@ async def _relay_stream(
         stop = Overloaded("the gateway shut down before the stream finished", code="shutdown")
         exchange.error, exchange.status = stop, stop.http_status
         with contextlib.suppress(ConnectionError):
-            await response.write(b"data: " + stop.to_json() + b"\n\n")
+            await response.write(dialect.error_event(stop))
     finally:
         live.discard(task)
         await events.aclose()
@@ -285,3 +324,12 @@ def parse_body(raw: bytes, operation: Operation) -> dict[str, Any]:
             "'stream_options' must be an object", param="stream_options", code="invalid_type"
         )
     return body
+
+
+def _openai_answer(exchange: Exchange) -> bytes:
+    assert exchange.response_body is not None
+    return exchange.response_body
+
+
+#: OpenAI's API: the request body and the answer's bytes pass as they are.
+OPENAI = Dialect(parse_body, _openai_answer, _openai_events, _openai_error_event)

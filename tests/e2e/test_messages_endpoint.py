@@ -1,0 +1,252 @@
+"""The official anthropic SDK against /v1/messages, in front of either kind of upstream."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx
+import pytest
+
+from tests.conftest import AUTH
+from tests.e2e.anthropic_setup import anthropic_client, claude_config
+from tests.telemetry.test_request_log import record_of
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+@pytest.fixture
+def gw(start_gateway, mock_upstream):
+    """``chat`` on the simulated OpenAI side, ``claude`` on its Anthropic side."""
+    return start_gateway(claude_config(mock_upstream.url, openai_url=mock_upstream.url))
+
+
+@pytest.mark.parametrize("model", ["chat", "claude"])
+def test_a_message_round_trips_through_either_kind_of_upstream(gw, model):
+    client = anthropic_client(gw)
+    msg = client.messages.create(
+        model=model,
+        max_tokens=100,
+        system="Be brief.",
+        messages=[{"role": "user", "content": "Hello there, gateway."}],
+        extra_headers={"x-mock-echo": "5"},
+    )
+    assert msg.type == "message" and msg.role == "assistant"
+    assert msg.model == model
+    assert [b.type for b in msg.content] == ["text"]
+    assert msg.content[0].text == "Hello there, gateway."
+    assert msg.stop_reason == "end_turn"
+    assert msg.usage.input_tokens > 0 and msg.usage.output_tokens > 0
+    assert msg.id.startswith("msg_")
+    assert msg._request_id  # the SDK found our request-id header
+
+
+@pytest.mark.parametrize("model", ["chat", "claude"])
+def test_a_stream_arrives_in_anthropic_events(gw, model):
+    text = "Every piece arrives, in order: ünïcödé."
+    client = anthropic_client(gw)
+    with client.messages.stream(
+        model=model,
+        max_tokens=100,
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"x-mock-echo": "3"},
+    ) as stream:
+        pieces = list(stream.text_stream)
+        final = stream.get_final_message()
+    assert "".join(pieces) == text
+    assert final.content[0].text == text
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens > 0
+    assert final.usage.input_tokens > 0
+
+
+def test_the_openai_upstream_gets_an_openai_request(gw, mock_upstream):
+    anthropic_client(gw).messages.create(
+        model="chat",
+        max_tokens=50,
+        system=[{"type": "text", "text": "Rules."}],
+        messages=[
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": [{"type": "text", "text": "c"}]},
+        ],
+        stop_sequences=["STOP"],
+        metadata={"user_id": "u-42"},
+        extra_body={"temperature": 0.5},
+    )
+    sent = mock_upstream.stats.last_body
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent["max_tokens"] == 50
+    assert sent["stop"] == ["STOP"]
+    assert sent["temperature"] == 0.5
+    assert sent["user"] == "u-42"
+
+
+@pytest.mark.parametrize("model", ["chat", "claude"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_use_round_trips(gw, mock_upstream, model, stream):
+    client = anthropic_client(gw)
+    ask = {
+        "model": model,
+        "max_tokens": 100,
+        "tools": [WEATHER],
+        "tool_choice": {"type": "any"},
+        "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+    }
+    if stream:
+        with client.messages.stream(**ask) as s:
+            msg = s.get_final_message()
+    else:
+        msg = client.messages.create(**ask)
+    assert msg.stop_reason == "tool_use"
+    (use,) = [b for b in msg.content if b.type == "tool_use"]
+    assert use.name == "get_weather" and use.input == {"simulated": True}
+
+    answer = client.messages.create(
+        model=model,
+        max_tokens=100,
+        tools=[WEATHER],
+        messages=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": [b.model_dump() for b in msg.content]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "12C"}],
+            },
+        ],
+    )
+    assert answer.stop_reason == "end_turn" and answer.content[0].text
+    sent = mock_upstream.stats.last_body
+    if model == "chat":  # what the OpenAI side received
+        assert sent["messages"][1]["tool_calls"][0]["id"] == use.id
+        assert sent["messages"][2] == {"role": "tool", "tool_call_id": use.id, "content": "12C"}
+    else:  # Anthropic to Anthropic: the ids survive both translations
+        blocks = sent["messages"][2]["content"]
+        assert blocks[0]["type"] == "tool_result" and blocks[0]["tool_use_id"] == use.id
+
+
+def test_errors_come_in_anthropic_shape(gw, http):
+    client = anthropic_client(gw)
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        client.messages.create(
+            model="chat", max_tokens=0, messages=[{"role": "user", "content": "x"}]
+        )
+    assert bad.value.body["type"] == "error"
+    assert bad.value.body["error"]["type"] == "invalid_request_error"
+    assert "max_tokens" in bad.value.body["error"]["message"]
+    with pytest.raises(anthropic.NotFoundError):
+        client.messages.create(
+            model="nope", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    with pytest.raises(anthropic.AuthenticationError) as denied:
+        anthropic_client(gw, api_key="gh-wrong").messages.create(
+            model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    assert denied.value.body["error"]["type"] == "authentication_error"
+    r = http.post(f"{gw.base}/v1/messages", content=b"{not json")
+    assert r.status_code == 400
+    assert r.json()["type"] == "error" and r.headers["request-id"]
+    with pytest.raises(anthropic.InternalServerError) as upstream:
+        client.messages.create(
+            model="claude",
+            max_tokens=5,
+            messages=[{"role": "user", "content": "x"}],
+            extra_headers={"x-mock-fail": "529"},
+        )
+    assert upstream.value.body["error"]["type"] in ("api_error", "overloaded_error")
+
+
+def test_a_failure_mid_stream_is_an_anthropic_error_event(gw):
+    client = anthropic_client(gw)
+    with pytest.raises(anthropic.APIStatusError) as failed, client.messages.stream(
+        model="chat",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"x-mock-fail": "cut", "x-mock-cut-after": "2"},
+    ) as stream:
+        for _ in stream:
+            pass
+    assert failed.value.body["error"]["type"] == "api_error"
+    assert "failed mid-response" in failed.value.body["error"]["message"]
+
+
+def test_calls_are_limited_guarded_and_recorded(start_gateway, mock_upstream):
+    cfg = claude_config(mock_upstream.url, openai_url=mock_upstream.url)
+    cfg["recording"] = {**cfg["recording"], "bodies": "full"}
+    cfg["guardrails"] = {
+        "policies": {"p": {"input": {"pii": {"action": "redact"}, "secrets": {"action": "block"}}}},
+        "models": {"chat": "p", "claude": "p"},
+    }
+    gw = start_gateway(cfg)
+    client = anthropic_client(gw)
+    raw = client.messages.with_raw_response.create(
+        model="claude",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "Mail me at jane.doe@example.com please"}],
+        extra_headers={"x-mock-echo": "4"},
+    )
+    msg = raw.parse()
+    # The upstream got a placeholder; the client got its own words back.
+    assert "jane.doe@example.com" not in str(mock_upstream.stats.last_body)
+    assert msg.content[0].text == "Mail me at jane.doe@example.com please"
+    with pytest.raises(anthropic.BadRequestError) as blocked:
+        client.messages.create(
+            model="chat",
+            max_tokens=5,
+            messages=[{"role": "user", "content": "key AKIAIOSFODNN7EXAMPLE secret"}],
+        )
+    assert "guardrail" in blocked.value.body["error"]["message"].lower()
+    rec = record_of(gw, raw.headers["request-id"])
+    assert rec["model"] == "claude" and rec["status"] == 200
+    assert rec["input_tokens"] > 0 and rec["output_tokens"] > 0
+    assert rec["guard"]
+
+    limited = gw.create_key(name="slow", limits={"rpm": 1})
+    slow = anthropic_client(gw, api_key=limited)
+    slow.messages.create(model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(anthropic.RateLimitError) as hit:
+        slow.messages.create(
+            model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    assert hit.value.body["error"]["type"] == "rate_limit_error"
+
+
+def test_count_tokens_answers_the_gateways_estimate(gw):
+    count = anthropic_client(gw).messages.count_tokens(
+        model="claude", messages=[{"role": "user", "content": "How many tokens is this? " * 10}]
+    )
+    assert 40 < count.input_tokens < 120
+    r = httpx.post(
+        f"{gw.base}/v1/messages/count_tokens",
+        json={"model": "claude", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert r.status_code == 401 and r.json()["type"] == "error"
+
+
+def test_an_openai_client_and_an_anthropic_client_see_the_same_answer(gw):
+    text = "Same words either way."
+    via_openai = gw.client().chat.completions.create(
+        model="claude",
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"x-mock-echo": "2"},
+    )
+    via_anthropic = anthropic_client(gw).messages.create(
+        model="chat",
+        max_tokens=100,
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"x-mock-echo": "2"},
+    )
+    assert via_openai.choices[0].message.content == text == via_anthropic.content[0].text
+
+
+def test_headers_of_the_openai_routes_are_kept(gw):
+    r = httpx.post(
+        f"{gw.base}/v1/messages",
+        headers=AUTH,
+        json={"model": "chat", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert r.status_code == 200
+    assert r.headers["x-gatehouse-model"] == "chat"
+    assert r.headers["x-gatehouse-route"].startswith("chat=")
