@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -117,6 +118,10 @@ def test_demo_runs_offline_and_prints_a_summary():
     assert "fault injected: 429" in out
     assert "The flaky upstream failed" in out
     assert "from openai import OpenAI" in out
+    assert "from anthropic import Anthropic" in out
+    claude = next(line for line in out.splitlines() if "claude via /v1/messages" in line)
+    cells = [c.strip() for c in re.split("[│┃|]", claude) if c.strip()]
+    assert cells[2] == "0", claude  # every call through /v1/messages answered
 
 
 def test_schema_allows_references_where_numbers_go():

@@ -144,7 +144,13 @@ async def _demo_key(server: Server) -> str:
 
 
 async def _send_traffic(base: str, total: int, api_key: str) -> dict[str, Tally]:
-    kinds = ("chat", "chat (stream)", "embeddings", "fault injected: 429")
+    kinds = (
+        "chat",
+        "chat (stream)",
+        "embeddings",
+        "claude via /v1/messages",
+        "fault injected: 429",
+    )
     tallies = {k: Tally() for k in kinds}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(total):
@@ -164,7 +170,7 @@ async def _send_traffic(base: str, total: int, api_key: str) -> dict[str, Tally]
                 while not queue.empty():
                     i = queue.get_nowait()
                     # Every 25th call asks the simulated upstream to refuse it.
-                    kind = kinds[3] if i % 25 == 24 else kinds[i % 3]
+                    kind = kinds[4] if i % 25 == 24 else kinds[i % 4]
                     await _one_call(session, base, kind, i, tallies[kind])
                     progress.advance(task)
 
@@ -183,6 +189,10 @@ async def _one_call(
         url, body = base + "/embeddings", {"model": "embed", "input": prompt}
     elif kind == "chat (stream)":
         body.update(stream=True, stream_options={"include_usage": True})
+    elif kind.startswith("claude"):
+        # Anthropic's API in, an Anthropic deployment behind: the same keys, limits and log.
+        url = base + "/messages"
+        body.update(model="claude", max_tokens=256)
     elif kind.startswith("fault"):
         headers["x-mock-fail"] = "429"
     started = time.perf_counter()
@@ -200,10 +210,18 @@ async def _one_call(
 
 
 def _tokens(raw: bytes) -> int:
-    marker = b'"total_tokens":'
+    total = _count_after(raw, b'"total_tokens":')
+    if total is None:  # Anthropic's usage has no total
+        total = (_count_after(raw, b'"input_tokens":') or 0) + (
+            _count_after(raw, b'"output_tokens":') or 0
+        )
+    return total
+
+
+def _count_after(raw: bytes, marker: bytes) -> int | None:
     at = raw.rfind(marker)
     if at < 0:
-        return 0
+        return None
     digits = raw[at + len(marker) :].lstrip()[:12]
     number = digits[: len(digits) - len(digits.lstrip(b"0123456789"))]
     return int(number or 0)
@@ -276,6 +294,15 @@ def _print_try_it(base: str, admin_key: str, api_key: str) -> None:
         f"c = OpenAI(base_url='{base}', api_key='{api_key}'); "
         f"print(c.chat.completions.create(model='chat', "
         f"messages=[{{'role': 'user', 'content': 'Hello'}}]).choices[0].message.content)\"",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f'  python -c "from anthropic import Anthropic; '
+        f"c = Anthropic(base_url='{base[:-3]}', api_key='{api_key}'); "
+        f"print(c.messages.create(model='claude', max_tokens=100, "
+        f"messages=[{{'role': 'user', 'content': 'Hello'}}]).content[0].text)\"",
         markup=False,
         highlight=False,
         soft_wrap=True,
