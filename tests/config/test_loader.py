@@ -33,11 +33,14 @@ def test_the_documented_shape_loads_as_written():
     cfg = load_config(ROOT / "examples" / "gatehouse.yaml")
     # ${OPENAI_API_KEY} unset would be an error; the test environment sets it below.
     assert cfg.models["chat"].deployments[0].weight == 3
+    assert cfg.providers["anthropic"].kind == "anthropic"
+    assert cfg.models["claude"].fallbacks == ["chat"]
 
 
 @pytest.fixture(autouse=True)
 def _openai_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     monkeypatch.delenv("LOCAL_API_KEY", raising=False)
 
 

@@ -309,12 +309,15 @@ def test_an_error_event_mid_stream_reaches_the_client_as_an_error(claude, http):
 
 
 def test_a_cut_stream_is_reported_not_finished(claude):
-    with pytest.raises(openai.APIError), claude.client().chat.completions.create(
-        model="claude",
-        messages=[{"role": "user", "content": "hi"}],
-        stream=True,
-        extra_headers={"x-mock-fail": "cut", "x-mock-cut-after": "2"},
-    ) as stream:
+    with (
+        pytest.raises(openai.APIError),
+        claude.client().chat.completions.create(
+            model="claude",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            extra_headers={"x-mock-fail": "cut", "x-mock-cut-after": "2"},
+        ) as stream,
+    ):
         for _ in stream:
             pass
 
@@ -369,3 +372,78 @@ def test_the_provider_needs_no_base_url_and_takes_its_version(start_gateway, moc
     gw = start_gateway(cfg)
     gw.client().chat.completions.create(model="claude", messages=[{"role": "user", "content": "x"}])
     assert mock_upstream.stats.last_headers["anthropic-version"] == "2099-01-01"
+
+
+def test_a_refusal_is_the_answer_unless_a_fallback_can_take_it(start_gateway, mock_upstream):
+    refuse = {"x-mock-stop-reason": "refusal"}
+    cfg = claude_config(mock_upstream.url)
+    gw = start_gateway(cfg)
+    reply = gw.client().chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "hi"}], extra_headers=refuse
+    )
+    assert reply.choices[0].finish_reason == "content_filter"
+    assert reply.choices[0].message.content  # what the model said is kept
+
+    cfg = claude_config(mock_upstream.url)
+    cfg["models"]["claude"]["fallbacks"] = ["chat"]
+    gw = start_gateway(cfg)
+    raw = gw.client().chat.completions.with_raw_response.create(
+        model="claude", messages=[{"role": "user", "content": "hi"}], extra_headers=refuse
+    )
+    assert raw.headers["x-gatehouse-model"] == "chat"
+    assert "content_filter" in raw.headers["x-gatehouse-route"]
+
+
+def test_a_billing_refusal_fails_over_and_keeps_the_upstreams_words():
+    from gatehouse.config import ProviderConfig
+    from gatehouse.errors import UpstreamError
+    from gatehouse.providers.anthropic import AnthropicProvider
+    from gatehouse.routing.failures import failure_class
+
+    provider = AnthropicProvider("claude", ProviderConfig(kind="anthropic", api_key="k"))
+    body = (
+        b'{"type":"error","error":{"type":"billing_error",'
+        b'"message":"Your credit balance is too low"}}'
+    )
+    with pytest.raises(UpstreamError) as caught:
+        provider._raise_for_status(402, {}, body)
+    assert caught.value.code == "upstream_billing"
+    assert failure_class(caught.value) == "server_error"
+    assert "credit balance" not in caught.value.message
+
+
+def test_a_redirect_is_not_followed_with_the_providers_key(start_gateway, loop_thread, http):
+    from aiohttp import web
+
+    seen: list[dict[str, str]] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.json_response({})
+
+    async def serve(handler):
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]
+
+    other, other_port = loop_thread.run(serve(elsewhere))
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(f"http://127.0.0.1:{other_port}/v1/messages")
+
+    first, first_port = loop_thread.run(serve(moved))
+    try:
+        gw = start_gateway(claude_config(f"http://127.0.0.1:{first_port}/v1"))
+        r = http.post(
+            f"{gw.url}/chat/completions",
+            json={"model": "claude", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert r.status_code == 502
+        assert seen == []  # the key never went to the other origin
+    finally:
+        loop_thread.run(first.cleanup())
+        loop_thread.run(other.cleanup())

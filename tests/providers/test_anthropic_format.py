@@ -1067,7 +1067,8 @@ def test_tool_results_become_tool_messages_ahead_of_the_users_text() -> None:
         ],
     }
     assert messages[2:] == [
-        {"role": "tool", "tool_call_id": "toolu_1", "content": "r1"},
+        # is_error rides along for an Anthropic upstream (the openai adapter drops it).
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "r1", "is_error": True},
         {"role": "tool", "tool_call_id": "toolu_2", "content": "a\nb"},
         {"role": "tool", "tool_call_id": "toolu_3", "content": ""},
         {"role": "user", "content": "also this"},
@@ -1644,3 +1645,38 @@ def test_input_nested_deeper_than_json_can_be_written_is_a_client_error() -> Non
     assert invalid(from_messages_request, body).param == "messages.0.content.0.input"
     with pytest.raises(UpstreamError):
         from_messages_response({"content": [tool_use]})
+
+
+def test_is_error_survives_a_round_trip_to_an_anthropic_upstream() -> None:
+    inbound = from_messages_request(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [
+                {"role": "user", "content": "q"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "toolu_1",
+                            "content": "boom",
+                            "is_error": True,
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+    out = to_messages_request(inbound, max_tokens=10)
+    (result,) = out["messages"][2]["content"]
+    assert result == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "content": "boom",
+        "is_error": True,
+    }

@@ -781,11 +781,34 @@ def test_anthropic_events_translates_blocks_and_finishes_at_done():
     assert message.usage.output_tokens == 5
 
 
-def test_anthropic_events_without_done_does_not_finish():
-    upstream = _Upstream([_sse(*TEXT_CHUNKS)])
+def test_anthropic_events_reads_the_upstream_to_its_end_after_done():
+    # The router's relay settles the attempt (outcome, usage) only when its generator
+    # ends, so the blocks after [DONE] are still read, and nothing more is sent.
+    read: list[bytes] = []
+
+    async def upstream() -> AsyncGenerator[bytes, None]:
+        for block in (_sse(*TEXT_CHUNKS) + b"data: [DONE]\n\n", b": trailing\n\n"):
+            read.append(block)
+            yield block
+        read.append(b"end")
+
+    async def collect() -> bytes:
+        return b"".join([b async for b in anthropic_events(upstream(), model=MODEL)])
+
+    body = asyncio.run(collect())
+    assert read[-1] == b"end"
+    assert body.count(b"event: message_stop") == 1
+
+
+def test_anthropic_events_without_done_finishes_only_after_a_finish_reason():
+    upstream = _Upstream([_sse(*TEXT_CHUNKS)])  # finish_reason and usage, no [DONE]
     body = asyncio.run(_collect(upstream))
-    assert b"message_stop" not in body and b"content_block_delta" in body
-    assert upstream.closed
+    assert anthropic_final(body).content[0].text == "Hello world"
+    cut = _Upstream([_sse(*TEXT_CHUNKS[:3])])  # content, then nothing
+    with pytest.raises(UpstreamError) as caught:
+        asyncio.run(_collect(cut))
+    assert caught.value.code == "upstream_stream_cut"
+    assert cut.closed
 
 
 def test_closing_anthropic_events_closes_the_blocks():

@@ -10,30 +10,52 @@ edge picks for every path under ``/v1/messages``.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict
 
 from gatehouse.api.errors import anthropic_error_body
 from gatehouse.api.v1 import Dialect, OpenAIRoutes, json_object
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, UpstreamError
 from gatehouse.guard.access import may_use
+from gatehouse.guard.content import UNTRUSTED_HEADER, untrusted_indexes
 from gatehouse.pipeline import Exchange
-from gatehouse.providers import Operation
 from gatehouse.providers.anthropic_events import anthropic_events
 from gatehouse.providers.anthropic_inbound import from_messages_request, to_messages_response
+from gatehouse.providers.anthropic_vocab import FROM_MESSAGES
 from gatehouse.telemetry.cost import estimate_input_tokens
 
 #: The header Anthropic's SDKs read a request's id from.
 ANTHROPIC_REQUEST_ID = "request-id"
 
 
-def parse_messages(raw: bytes, operation: Operation) -> dict[str, Any]:
+def parse_messages(raw: bytes, exchange: Exchange) -> dict[str, Any]:
     if not raw:
         raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
-    return from_messages_request(json_object(raw))
+    headers = exchange.headers
+    if headers is None or UNTRUSTED_HEADER not in headers:
+        body = from_messages_request(json_object(raw))
+    else:
+        origins: list[int] = []
+        body = from_messages_request(json_object(raw), origins)
+        exchange.headers = _untrusted_translated(headers, origins)
+    body[FROM_MESSAGES] = True
+    return body
+
+
+def _untrusted_translated(headers: Mapping[str, str], origins: list[int]) -> CIMultiDict[str]:
+    """The headers with ``x-gatehouse-untrusted`` naming the client's messages by their
+    index in the translated list (a user turn with tool results becomes several)."""
+    marked = untrusted_indexes(headers)
+    translated = ",".join(str(j) for j, i in enumerate(origins) if i >= 0 and i in marked)
+    out = CIMultiDict(headers)
+    out.popall(UNTRUSTED_HEADER, None)
+    if translated:
+        out[UNTRUSTED_HEADER] = translated
+    return out
 
 
 def _answer(exchange: Exchange) -> bytes:
@@ -83,7 +105,8 @@ class MessagesRoutes:
             )
         body = json_object(raw)
         # Anthropic's count_tokens takes no max_tokens: don't require one here.
-        body.setdefault("max_tokens", 1)
+        if body.get("max_tokens") is None:
+            body["max_tokens"] = 1
         translated = from_messages_request(body)
         model = translated["model"]
         if model not in self.routes.gateway.routes or not may_use(key, model):

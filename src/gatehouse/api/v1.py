@@ -53,15 +53,16 @@ class Dialect:
     provider does at the other.
     """
 
-    #: The request body as an OpenAI-shaped dict (checked; InvalidRequest otherwise).
-    parse: Callable[[bytes, Operation], dict[str, Any]]
+    #: The request body as an OpenAI-shaped dict (checked; InvalidRequest otherwise). It
+    #: may also adjust the exchange (e.g. headers that name messages by index).
+    parse: Callable[[bytes, Exchange], dict[str, Any]]
     #: The body of a non-streaming answer.
     answer: Callable[[Exchange], bytes]
     #: The client's stream: blocks of complete SSE events.
     events: Callable[[Exchange], AsyncGenerator[bytes, None]]
     #: The event that ends a stream which failed after it started.
     error_event: Callable[[GatehouseError], bytes]
-    #: The header a client library reads its request id from.
+    #: The header the client's library reads a request id from (besides x-request-id).
     request_id_header: str = REQUEST_ID
 
 
@@ -176,7 +177,7 @@ class OpenAIRoutes:
         raw = await request.read()
         exchange.body_size = len(raw)
         try:
-            body = dialect.parse(raw, exchange.operation)
+            body = dialect.parse(raw, exchange)
         except InvalidRequest:
             exchange.model = _model_named(raw)  # so the refusal is counted under it
             raise
@@ -190,11 +191,13 @@ class OpenAIRoutes:
         await self.gateway.handle(exchange)
         headers = {
             "server": SERVER,
-            dialect.request_id_header: exchange.client_request_id or exchange.request_id,
+            REQUEST_ID: exchange.client_request_id or exchange.request_id,
             ROUTE: _route_header(exchange),
             SERVED_BY: exchange.served_model or exchange.model,
             TRACE_ID: exchange.trace_id,
         }
+        if dialect.request_id_header != REQUEST_ID:
+            headers[dialect.request_id_header] = headers[REQUEST_ID]
         if exchange.reservation is not None:
             headers.update(rate_headers(exchange.reservation.states))
         if exchange.events is None:
@@ -331,5 +334,9 @@ def _openai_answer(exchange: Exchange) -> bytes:
     return exchange.response_body
 
 
+def _openai_parse(raw: bytes, exchange: Exchange) -> dict[str, Any]:
+    return parse_body(raw, exchange.operation)
+
+
 #: OpenAI's API: the request body and the answer's bytes pass as they are.
-OPENAI = Dialect(parse_body, _openai_answer, _openai_events, _openai_error_event)
+OPENAI = Dialect(_openai_parse, _openai_answer, _openai_events, _openai_error_event)

@@ -83,7 +83,7 @@ class Access:
                 return None
             raise AuthenticationFailed(
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' "
-                "(keys are created with `gatehouse keys create`).",
+                "or 'x-api-key: <key>' (keys are created with `gatehouse keys create`).",
                 code="missing_api_key",
             )
         key = self.find(secret)

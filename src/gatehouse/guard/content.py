@@ -42,7 +42,7 @@ def request_slots(
     """Every string of a request the model will read."""
     slots: list[Slot] = []
     if operation == "chat":
-        untrusted = _untrusted(headers)
+        untrusted = untrusted_indexes(headers)
         messages = body.get("messages")
         if isinstance(messages, list):
             for i, message in enumerate(messages):
@@ -113,7 +113,8 @@ def _strings(slots: list[Slot], at: Path, value: Any, role: str) -> None:
                 slots.append(Slot((*at, i), item, role))
 
 
-def _untrusted(headers: Mapping[str, str] | None) -> frozenset[int]:
+def untrusted_indexes(headers: Mapping[str, str] | None) -> frozenset[int]:
+    """The message indexes ``x-gatehouse-untrusted`` names, in every copy of the header."""
     if headers is None:
         return frozenset()
     # Every copy of the header and every index in it counts: one dropped would make its

@@ -128,6 +128,14 @@ class AnthropicProvider(HttpProvider):
                 "check its api_key",
                 code="upstream_auth_failed",
             )
+        if status == 402 or error_type == "billing_error":
+            # The gateway's account, not the client's request: fail over, and keep the
+            # upstream's words (about the operator's credit) from the client.
+            raise UpstreamError(
+                f"provider {self.name!r} refused the call for its account's billing "
+                f"(HTTP {status}); check the provider's plan and credit",
+                code="upstream_billing",
+            )
         if status == OVERLOADED or error_type == "overloaded_error":
             raise UpstreamError(
                 f"provider {self.name!r} is overloaded (HTTP {status}): {message}",

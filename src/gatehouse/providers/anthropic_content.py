@@ -319,7 +319,7 @@ def assistant_blocks(message: dict[str, Any], param: str, legacy_id: str) -> lis
     return blocks
 
 
-def tool_result_block(tool_use_id: str, content: Any, param: str) -> Block:
+def tool_result_block(tool_use_id: str, content: Any, param: str, is_error: bool = False) -> Block:
     """The tool_result block of an OpenAI tool (or legacy function) message.
 
     Images and files are taken too: OpenAI's spec allows only text here, but Anthropic's
@@ -331,6 +331,8 @@ def tool_result_block(tool_use_id: str, content: Any, param: str) -> Block:
         block["content"] = parts  # images, files and breakpoints don't fit a string
     elif parts:
         block["content"] = "\n".join(p["text"] for p in parts)
+    if is_error:
+        block["is_error"] = True
     return block
 
 
@@ -407,8 +409,10 @@ def _tool_message(block: dict[str, Any], param: str) -> dict[str, Any]:
             result = parts
         else:
             result = "\n".join(p["text"] for p in parts)
-    # is_error has no OpenAI counterpart and is dropped.
-    message = {"role": "tool", "tool_call_id": call_id, "content": result}
+    message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id, "content": result}
+    if block.get("is_error") is True:
+        # No OpenAI counterpart: kept for an Anthropic upstream, dropped before another.
+        message["is_error"] = True
     return _with_cache(message, block, param)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from gatehouse.errors import UpstreamError
 from gatehouse.providers.anthropic_stream import is_index, malformed, stream_error
 from gatehouse.providers.anthropic_vocab import anthropic_usage, stop_reason
 
@@ -47,6 +48,11 @@ class EventStream:
         self._finish: str | None = None
         self._stop_sequence: str | None = None
         self._usage: dict[str, Any] | None = None
+
+    @property
+    def finish_seen(self) -> bool:
+        """A finish_reason arrived: the answer is whole even if ``[DONE]`` never does."""
+        return self._finish is not None
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
         """One parsed OpenAI chat.completion.chunk in; zero or more complete Anthropic
@@ -297,13 +303,19 @@ async def anthropic_events(
     """OpenAI SSE blocks (one or more complete ``data:`` events each, as the gateway
     relays them) → Anthropic SSE bytes.
 
-    ``data: [DONE]`` calls finish(). Blocks that end without it end this generator
-    without message_stop: the caller reports the cut. Closing this generator closes
+    ``data: [DONE]`` calls finish(); ``blocks`` are still read to their end (nothing
+    more is sent), so that the router settles the attempt as finished, with its usage.
+    Blocks that end without it end with finish() when a finish_reason came (some
+    OpenAI-compatible servers omit ``[DONE]``), else raise ``upstream_stream_cut``: a
+    client must never take a cut stream for a whole one. Closing this generator closes
     ``blocks``.
     """
     stream = EventStream(model=model)
+    done = False
     try:
         async for block in blocks:
+            if done:
+                continue
             out: list[bytes] = []
             for event in block.split(b"\n\n"):
                 payload = _data(event)
@@ -311,8 +323,8 @@ async def anthropic_events(
                     continue  # a comment, or the empty tail after the last event
                 if payload == b"[DONE]":
                     out.append(stream.finish())
-                    yield b"".join(out)
-                    return
+                    done = True
+                    break
                 try:
                     chunk = orjson.loads(payload)
                 except orjson.JSONDecodeError:
@@ -321,6 +333,13 @@ async def anthropic_events(
             sent = b"".join(out)
             if sent:
                 yield sent
+        if not done:
+            if not stream.finish_seen:
+                raise UpstreamError(
+                    "the upstream ended the stream before it was complete",
+                    code="upstream_stream_cut",
+                )
+            yield stream.finish()
     finally:
         aclose = getattr(blocks, "aclose", None)
         if aclose is not None:

@@ -145,7 +145,8 @@ def _anthropic_messages(raw: Any) -> tuple[list[Block], list[dict[str, Any]]]:
             call_id = expect_string(
                 message.get("tool_call_id"), f"{where}.tool_call_id", nonempty=True
             )
-            blocks = [tool_result_block(call_id, content, f"{where}.content")]
+            error = message.get("is_error") is True  # a /v1/messages client's, carried
+            blocks = [tool_result_block(call_id, content, f"{where}.content", error)]
         elif role == "function":
             name = expect_string(message.get("name"), f"{where}.name", nonempty=True)
             call_id = legacy_ids.pop(name, "")

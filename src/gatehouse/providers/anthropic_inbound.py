@@ -28,9 +28,14 @@ from gatehouse.providers.anthropic_vocab import anthropic_usage, stop_reason
 # --- Anthropic request -> OpenAI request (the inbound /v1/messages) ----------------------
 
 
-def from_messages_request(body: dict[str, Any]) -> dict[str, Any]:
+def from_messages_request(body: dict[str, Any], origins: list[int] | None = None) -> dict[str, Any]:
     """An Anthropic Messages request (as a client sent it to our /v1/messages) as an OpenAI
-    chat request. Validates what the gateway relies on; InvalidRequest otherwise."""
+    chat request. Validates what the gateway relies on; InvalidRequest otherwise.
+
+    ``origins``, when given, is filled with the index of the client's message each OpenAI
+    message came from (-1: the system prompt): one user turn may become several messages
+    (its tool results, then its text), so the indexes differ.
+    """
     body = expect_object(body, "body")
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -54,6 +59,8 @@ def from_messages_request(body: dict[str, Any]) -> dict[str, Any]:
         system = openai_system_message(body["system"], "system")
         if system is not None:
             messages.append(system)
+            if origins is not None:
+                origins.append(-1)
     for i, message in enumerate(raw):
         where = f"messages.{i}"
         message = expect_object(message, where)
@@ -65,15 +72,18 @@ def from_messages_request(body: dict[str, Any]) -> dict[str, Any]:
                 code="invalid_type",
             )
         if role == "user":
-            messages += openai_user_messages(content, f"{where}.content")
+            turn = openai_user_messages(content, f"{where}.content")
         elif role == "assistant":
-            messages.append(openai_assistant_message(content, f"{where}.content"))
+            turn = [openai_assistant_message(content, f"{where}.content")]
         else:
             raise InvalidRequest(
                 f"'{where}.role' must be 'user' or 'assistant'",
                 param=f"{where}.role",
                 code="invalid_value",
             )
+        messages += turn
+        if origins is not None:
+            origins += [i] * len(turn)
     request: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens}
     _copy_anthropic_options(body, request)
     tools = body.get("tools")
@@ -221,7 +231,7 @@ def _thinking_content(message: dict[str, Any]) -> list[Block]:
         return list(blocks)
     # Reasoning from an OpenAI-compatible server (vLLM, DeepSeek…) has no signature; shown
     # all the same, and dropped if the client sends it back to an Anthropic model.
-    reasoning = message.get("reasoning_content", message.get("reasoning"))
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         return [{"type": "thinking", "thinking": reasoning, "signature": ""}]
     return []

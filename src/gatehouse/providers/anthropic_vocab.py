@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: A key of the gateway's OpenAI-shaped body that ``/v1/messages`` sets: the body may
+#: carry Anthropic's own fields (``cache_control``, ``thinking``, ``thinking_blocks``),
+#: which the ``openai`` adapter then drops. A body without it passes untouched.
+FROM_MESSAGES = "_gatehouse_from_messages"
+
 #: Anthropic ``stop_reason`` → OpenAI ``finish_reason``.
 FINISH_REASONS: dict[str, str] = {
     "end_turn": "stop",
@@ -110,6 +115,7 @@ ERROR_TYPES: dict[str, str] = {
     "budget_exceeded": "rate_limit_error",
     "overloaded_error": "overloaded_error",
     "guardrail_unavailable": "overloaded_error",
+    "upstream_timeout": "timeout_error",
 }
 
 

@@ -23,7 +23,11 @@ USER_AGENT = f"gatehouse/{__version__}"
 
 
 class HttpProvider(Provider):
-    """An upstream reached over HTTP with one connection pool per worker."""
+    """An upstream reached over HTTP with one connection pool per worker.
+
+    Redirects are never followed: an API has no reason to redirect a call, and the
+    provider's key (a session header) would go wherever the redirect pointed.
+    """
 
     def __init__(self, name: str, config: ProviderConfig, headers: dict[str, str]) -> None:
         super().__init__(name, config.forward_headers)
@@ -91,7 +95,7 @@ class HttpProvider(Provider):
         """One whole request: the body of a 200, else a catalogue error."""
         try:
             async with self.session.request(
-                method, url, data=data, headers=headers, timeout=limits
+                method, url, data=data, headers=headers, timeout=limits, allow_redirects=False
             ) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
@@ -115,7 +119,9 @@ class HttpProvider(Provider):
         watch: _StallWatch | None = None
         try:
             timeout = self._client_timeout(timeouts)
-            async with self.session.post(url, data=data, headers=headers, timeout=timeout) as resp:
+            async with self.session.post(
+                url, data=data, headers=headers, timeout=timeout, allow_redirects=False
+            ) as resp:
                 if resp.status != 200:
                     self._raise_for_status(resp.status, resp.headers, await resp.read())
                 watch = _StallWatch(loop, timeouts.stall_s, resp)

@@ -2,8 +2,8 @@
 
 OpenAI itself, vLLM, Ollama, llama.cpp server, TGI, Groq, Together… all speak this
 protocol, so one adapter serves them. The request body is forwarded as the client
-sent it (bar the model name and the Anthropic-only fields a ``/v1/messages`` client
-may have sent), and the response bytes are relayed untouched.
+sent it (bar the model name, and the Anthropic-only fields of a ``/v1/messages``
+client's call), and the response bytes are relayed untouched.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import orjson
 
 from gatehouse.config import ProviderConfig
 from gatehouse.errors import RateLimited, UpstreamError, UpstreamRejected
+from gatehouse.providers.anthropic_vocab import FROM_MESSAGES
 from gatehouse.providers.base import (
     DEFAULT_TIMEOUTS,
     PATHS,
@@ -28,9 +29,6 @@ from gatehouse.providers.http import HttpProvider, rejection_code, retry_after
 
 _DONE = b"data: [DONE]"
 _FINISHED = (b'"finish_reason":"', b'"finish_reason": "')
-#: Fields of Anthropic's that ride in the gateway's OpenAI-shaped body (see
-#: docs/anthropic.md); an OpenAI-compatible server may refuse them, so they are dropped.
-_ANTHROPIC_ONLY = (b'"cache_control"', b'"thinking"', b'"thinking_blocks"')
 
 
 class OpenAIProvider(HttpProvider):
@@ -121,16 +119,19 @@ class OpenAIProvider(HttpProvider):
 
 
 def _encode(body: dict[str, Any]) -> bytes:
-    data = orjson.dumps(body)
-    if any(field in data for field in _ANTHROPIC_ONLY):  # one scan; rare
-        data = orjson.dumps(_without_anthropic_fields(body))
-    return data
+    if FROM_MESSAGES in body:
+        # An Anthropic client's call: its Anthropic-only fields would make some
+        # OpenAI-compatible servers refuse it. A call from an OpenAI client is sent as
+        # its client wrote it (e.g. cache_control for a router that understands it).
+        body = _without_anthropic_fields(body)
+    return orjson.dumps(body)
 
 
 def _without_anthropic_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The body minus ``thinking``, and ``cache_control``/``thinking_blocks`` in messages,
-    content parts and tools (copies: the caller's body is shared by every attempt)."""
-    out = {k: v for k, v in body.items() if k != "thinking"}
+    """The body minus ``thinking`` and the marker, and ``cache_control``, ``thinking_blocks``
+    and ``is_error`` in messages, content parts and tools (copies: the body is shared by
+    every attempt)."""
+    out = {k: v for k, v in body.items() if k not in ("thinking", FROM_MESSAGES)}
     messages = out.get("messages")
     if isinstance(messages, list):
         out["messages"] = [_strip_message(m) for m in messages]
@@ -143,7 +144,7 @@ def _without_anthropic_fields(body: dict[str, Any]) -> dict[str, Any]:
 def _strip_message(message: Any) -> Any:
     if not isinstance(message, dict):
         return message
-    message = _strip(message, "cache_control", "thinking_blocks")
+    message = _strip(message, "cache_control", "thinking_blocks", "is_error")
     content = message.get("content")
     if isinstance(content, list):
         message["content"] = [_strip(part, "cache_control") for part in content]

@@ -183,6 +183,9 @@ def _plan(request: web.Request, body: dict[str, Any], tokens: int) -> _Answer:
     if found is not None:
         at, stop_sequence = found
         pieces, stop_reason = _clip(pieces, at), "stop_sequence"
+    forced = request.headers.get("x-mock-stop-reason")
+    if forced in ("refusal", "pause_turn", "end_turn"):  # what only a real model decides
+        stop_reason = forced
     if pieces:
         blocks.append(_text_block(pieces))
     return _Answer(blocks, stop_reason, stop_sequence, max(1, output + len(pieces)))

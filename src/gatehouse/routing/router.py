@@ -273,7 +273,8 @@ class Router:
                 reply = await provider.complete(
                     exchange.operation, body, exchange.headers, dep.timeouts, trace
                 )
-                _check_content_filter(reply, dep)
+                if self._may_refilter(exchange, route):
+                    _check_content_filter(reply, dep)
                 opened = Opened(dep, attempt, started, reply=reply)
         except GatehouseError as err:
             record_failure(dep, attempt, started, err)
@@ -287,6 +288,14 @@ class Router:
         if dep.breaker is not None:
             dep.breaker.record_success()
         return opened
+
+    def _may_refilter(self, exchange: Exchange, route: ModelRoute) -> bool:
+        """Whether a filtered answer should go on to a fallback: only when one can take it.
+        Otherwise the client gets the answer as it is (``finish_reason: content_filter``,
+        Anthropic's ``refusal``), not an error in its place."""
+        asked = exchange.route
+        assert asked is not None
+        return "content_filter" in asked.fallback_on and self._chains[asked.name][-1] is not route
 
     def _commit(self, exchange: Exchange, route: ModelRoute, opened: Opened) -> None:
         dep, attempt = opened.deployment, opened.attempt

@@ -92,6 +92,11 @@ def has_content(block: bytes) -> bool:
                 or delta.get("tool_calls")
                 or delta.get("function_call")
                 or delta.get("refusal")
+                # A reasoning model thinks first: its thinking is its first token (or the
+                # whole thinking phase would have to fit in the first-token timeout).
+                or delta.get("reasoning_content")
+                or delta.get("reasoning")
+                or delta.get("thinking_blocks")
                 or choice.get("text")
                 or choice.get("finish_reason")
             ):
