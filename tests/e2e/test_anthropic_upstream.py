@@ -447,3 +447,53 @@ def test_a_redirect_is_not_followed_with_the_providers_key(start_gateway, loop_t
     finally:
         loop_thread.run(first.cleanup())
         loop_thread.run(other.cleanup())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_effort_thinks_and_the_thinking_can_be_sent_back(claude, mock_upstream, stream):
+    client = claude.client()
+    ask = {
+        "model": "claude",
+        "messages": [{"role": "user", "content": "Think first: 2+2?"}],
+        "reasoning_effort": "medium",
+        "max_completion_tokens": 8000,
+    }
+    if stream:
+        chunks = list(client.chat.completions.create(**ask, stream=True))
+        deltas = [c.choices[0].delta for c in chunks if c.choices]
+        reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
+        signed = [
+            b
+            for d in deltas
+            for b in (d.model_extra or {}).get("thinking_blocks") or []
+            if b.get("signature")
+        ]
+        content = "".join(d.content or "" for d in deltas)
+        # What an OpenAI client keeps of a streamed answer: the text, the reasoning, the
+        # signature in a block of its own.
+        assistant = {
+            "role": "assistant",
+            "content": content,
+            "reasoning_content": reasoning,
+            "thinking_blocks": [
+                {"type": "thinking", "thinking": "", "signature": signed[0]["signature"]}
+            ],
+        }
+    else:
+        message = client.chat.completions.create(**ask).choices[0].message
+        reasoning = message.model_extra["reasoning_content"]
+        signed = message.model_extra["thinking_blocks"]
+        assistant = message.model_dump(exclude_none=True)
+    assert reasoning and signed[0]["signature"]
+    sent = mock_upstream.stats.last_body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    client.chat.completions.create(
+        model="claude",
+        messages=[*ask["messages"], assistant, {"role": "user", "content": "And 3+3?"}],
+        reasoning_effort="medium",
+        max_completion_tokens=8000,
+    )
+    replayed = mock_upstream.stats.last_body["messages"][1]["content"][0]
+    assert replayed["type"] == "thinking"
+    assert replayed["signature"] == signed[0]["signature"]
+    assert replayed["thinking"] == reasoning

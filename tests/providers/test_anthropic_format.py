@@ -617,7 +617,7 @@ def test_parameters_without_counterpart_are_dropped_quietly() -> None:
         "store": True,
         "metadata": {"k": "v"},
         "service_tier": "auto",
-        "reasoning_effort": "low",
+        "reasoning_effort": "low",  # too small a max_tokens (512) to think in
         "n": 1,
         "logprobs": False,
         "modalities": ["text"],
@@ -1680,3 +1680,51 @@ def test_is_error_survives_a_round_trip_to_an_anthropic_upstream() -> None:
         "content": "boom",
         "is_error": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("effort", "max_tokens", "budget"),
+    [("low", 8000, 1024), ("medium", 8000, 4096), ("high", 8000, 7999), ("high", 32000, 16384)],
+)
+def test_reasoning_effort_turns_on_thinking_within_max_tokens(
+    effort: str, max_tokens: int, budget: int
+) -> None:
+    request = to_anthropic(
+        {
+            "messages": [user("q")],
+            "reasoning_effort": effort,
+            "max_completion_tokens": max_tokens,
+            "temperature": 0.2,
+            "top_k": 5,
+            "top_p": 0.5,
+        }
+    )
+    assert request["thinking"] == {"type": "enabled", "budget_tokens": budget}
+    assert request["max_tokens"] == max_tokens
+    # Thinking takes no temperature or top_k, and a top_p of 0.95 or more only.
+    assert not {"temperature", "top_k", "top_p"} & set(request)
+
+
+def test_reasoning_effort_gives_way_to_a_forced_tool_call_or_a_small_budget() -> None:
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    forced = to_anthropic(
+        {
+            "messages": [user("q")],
+            "reasoning_effort": "high",
+            "max_tokens": 8000,
+            "tools": [tool],
+            "tool_choice": "required",
+        }
+    )
+    assert "thinking" not in forced
+    small = to_anthropic({"messages": [user("q")], "reasoning_effort": "high", "max_tokens": 1024})
+    assert "thinking" not in small
+    own = to_anthropic(
+        {
+            "messages": [user("q")],
+            "reasoning_effort": "high",
+            "max_tokens": 8000,
+            "thinking": {"type": "enabled", "budget_tokens": 2000},
+        }
+    )
+    assert own["thinking"] == {"type": "enabled", "budget_tokens": 2000}  # the client's own wins

@@ -520,3 +520,21 @@ def test_an_unreachable_collector_never_blocks_the_caller() -> None:
     spans.shutdown(2.0)
     assert time.perf_counter() - started < 2.5
     assert spans.failed_spans == 150
+
+
+def test_provider_names_follow_the_kind_where_it_says_which_provider():
+    import yaml
+
+    from gatehouse.config import parse_config
+    from gatehouse.telemetry.hub import semconv_provider_names
+
+    cfg = {
+        "providers": {
+            "claude": {"kind": "anthropic", "api_key": "k"},
+            "oai": {"kind": "openai", "base_url": "https://api.openai.com/v1"},
+            "vllm": {"kind": "openai", "base_url": "http://10.0.0.5:8000/v1"},
+        },
+        "models": {"m": {"deployments": [{"provider": "vllm", "model": "x"}]}},
+    }
+    config = parse_config(yaml.safe_dump(cfg), "t.yaml", {})
+    assert semconv_provider_names(config) == {"claude": "anthropic", "oai": "openai"}

@@ -83,7 +83,7 @@ class AnthropicProvider(HttpProvider):
         )
         return Reply(orjson.dumps(data), data)
 
-    async def stream(
+    def stream(
         self,
         operation: Operation,
         body: dict[str, Any],
@@ -99,19 +99,13 @@ class AnthropicProvider(HttpProvider):
             json_mode=uses_json_tool(request),
             created=int(time.time()),
         )
-        blocks = self._sse_blocks(
-            self._url, orjson.dumps(request), self.outbound(headers, traceparent), timeouts
+        return self._sse_blocks(
+            self._url,
+            orjson.dumps(request),
+            self.outbound(headers, traceparent),
+            timeouts,
+            _Translated(chunks),
         )
-        try:
-            async for block in blocks:
-                out = b"".join(chunks.feed(event) for event in _events(block))
-                if out:
-                    yield out
-        finally:
-            # Closing this generator must abort the upstream request now, not at GC.
-            await blocks.aclose()
-        if not chunks.finished:
-            raise self._stream_cut()
 
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         error_type, message = _upstream_error(raw)
@@ -163,6 +157,22 @@ _OPENAI_TYPES = {
     "request_too_large": "request_too_large",
     "permission_error": "permission_error",
 }
+
+
+class _Translated:
+    """Each block of Anthropic events as OpenAI chunks; whole once ``message_stop`` came."""
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: ChunkStream) -> None:
+        self.chunks = chunks
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks.finished
+
+    def read(self, block: bytes) -> bytes:
+        return b"".join(self.chunks.feed(event) for event in _events(block))
 
 
 def _events(block: bytes) -> list[dict[str, Any]]:

@@ -304,6 +304,12 @@ def assistant_blocks(message: dict[str, Any], param: str, legacy_id: str) -> lis
     ``legacy_id`` is the id given to a legacy ``function_call``, which has none.
     """
     blocks = _thinking_blocks(message.get("thinking_blocks"), f"{param}.thinking_blocks")
+    reasoning = message.get("reasoning_content")
+    signed_blank = [b for b in blocks if b["type"] == "thinking" and not b["thinking"]]
+    if len(signed_blank) == 1 and isinstance(reasoning, str) and reasoning:
+        # A streamed answer, accumulated by an OpenAI client: the thinking text came as
+        # reasoning_content deltas and the block only holds the signature.
+        signed_blank[0]["thinking"] = reasoning
     blocks += text_blocks(message.get("content"), f"{param}.content", refusal=True)
     calls = message.get("tool_calls")
     if calls is not None:

@@ -86,7 +86,36 @@ def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, A
     thinking = body.get("thinking")
     if thinking is not None:
         request["thinking"] = expect_object(thinking, "thinking")  # Anthropic's own shape
+    else:
+        _think_as_asked(body.get("reasoning_effort"), request)
     return request
+
+
+#: OpenAI's ``reasoning_effort`` as a budget of Anthropic thinking tokens (Anthropic's
+#: least is 1,024).
+EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+
+
+def _think_as_asked(effort: Any, request: dict[str, Any]) -> None:
+    """Turn on extended thinking for an OpenAI client's ``reasoning_effort``.
+
+    OpenAI's ``max_completion_tokens`` bounds reasoning and answer together, as
+    Anthropic's ``max_tokens`` does, so the budget stays under it; a call too small to
+    think in (1,024 tokens or fewer), or one that forces a tool call (which Anthropic
+    refuses while thinking), is answered without thinking. Thinking also takes no
+    temperature or top_k, and a top_p of 0.95 or more only: those are dropped.
+    """
+    if not isinstance(effort, str) or effort not in EFFORT_BUDGETS:
+        return
+    budget = min(EFFORT_BUDGETS[effort], request["max_tokens"] - 1)
+    choice = request.get("tool_choice")
+    if budget < 1024 or (isinstance(choice, dict) and choice.get("type") in ("any", "tool")):
+        return
+    request["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    request.pop("temperature", None)
+    request.pop("top_k", None)
+    if request.get("top_p", 1) < 0.95:
+        del request["top_p"]
 
 
 def _refuse_unsupported(body: dict[str, Any]) -> None:

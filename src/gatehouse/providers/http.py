@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import AsyncGenerator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import aiohttp
 
@@ -20,6 +20,19 @@ from gatehouse.errors import GatehouseError, UpstreamError, UpstreamTimeout
 from gatehouse.providers.base import CallTimeouts, Provider
 
 USER_AGENT = f"gatehouse/{__version__}"
+
+
+class BlockReader(Protocol):
+    """What a protocol makes of each block of a stream's events."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the events so far make a whole answer (checked when the stream ends)."""
+        ...
+
+    def read(self, block: bytes) -> bytes:
+        """The block to relay (b"": nothing); raises a GatehouseError for a bad one."""
+        ...
 
 
 class HttpProvider(Provider):
@@ -107,13 +120,20 @@ class HttpProvider(Provider):
             self._raise_transport(exc)
 
     async def _sse_blocks(
-        self, url: str, data: bytes, headers: dict[str, str] | None, timeouts: CallTimeouts
+        self,
+        url: str,
+        data: bytes,
+        headers: dict[str, str] | None,
+        timeouts: CallTimeouts,
+        blocks: BlockReader,
     ) -> AsyncGenerator[bytes, None]:
-        """POST and yield the answer's server-sent events in blocks of complete events.
+        """POST and yield the answer's server-sent events in blocks of complete events,
+        each as ``blocks`` reads it (the protocol's check or translation: a method call
+        per block, not another generator, which would cost every event of every stream).
 
         Raises on a non-200 answer, on ``timeouts.stall_s`` of silence, on a transport
-        failure, and when the stream ends inside an event. Whether the stream ended
-        *complete* is the protocol's to judge from the events.
+        failure, when the stream ends inside an event, and when it ends before
+        ``blocks`` saw it complete.
         """
         loop = asyncio.get_running_loop()
         watch: _StallWatch | None = None
@@ -137,9 +157,11 @@ class HttpProvider(Provider):
                     if cut < 0:
                         continue
                     block, pending = pending[: cut + 2], pending[cut + 2 :]
-                    yield block
-                    # Time spent waiting for a slow client is not upstream silence.
-                    watch.last = loop.time()
+                    block = blocks.read(block)
+                    if block:
+                        yield block
+                        # Time spent waiting for a slow client is not upstream silence.
+                        watch.last = loop.time()
                 if watch.fired:
                     raise self._stalled(timeouts)
                 if pending.strip():
@@ -147,6 +169,8 @@ class HttpProvider(Provider):
                         f"provider {self.name!r} ended the stream inside an event",
                         code="upstream_stream_cut",
                     )
+                if not blocks.complete:
+                    raise self._stream_cut()
         except GatehouseError:
             raise
         except Exception as exc:  # translated: the client never sees aiohttp's types

@@ -66,7 +66,7 @@ class OpenAIProvider(HttpProvider):
             raise self._malformed()
         return Reply(raw, parsed)
 
-    async def stream(
+    def stream(
         self,
         operation: Operation,
         body: dict[str, Any],
@@ -74,20 +74,13 @@ class OpenAIProvider(HttpProvider):
         timeouts: CallTimeouts = DEFAULT_TIMEOUTS,
         traceparent: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
-        blocks = self._sse_blocks(
-            self._urls[operation], _encode(body), self.outbound(headers, traceparent), timeouts
+        return self._sse_blocks(
+            self._urls[operation],
+            _encode(body),
+            self.outbound(headers, traceparent),
+            timeouts,
+            _Relayed(),
         )
-        complete = False
-        try:
-            async for block in blocks:
-                if not complete and (_DONE in block or any(f in block for f in _FINISHED)):
-                    complete = True
-                yield block
-        finally:
-            # Closing this generator must abort the upstream request now, not at GC.
-            await blocks.aclose()
-        if not complete:
-            raise self._stream_cut()
 
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         message, error_type, code = _upstream_error(raw)
@@ -116,6 +109,21 @@ class OpenAIProvider(HttpProvider):
             code="upstream_http_error",
             retry_after=retry_after(headers) if status == 503 else None,
         )
+
+
+class _Relayed:
+    """Blocks pass as they are; the stream is whole once ``[DONE]`` or a finish_reason
+    has come (some servers omit ``[DONE]``)."""
+
+    __slots__ = ("complete",)
+
+    def __init__(self) -> None:
+        self.complete = False
+
+    def read(self, block: bytes) -> bytes:
+        if not self.complete and (_DONE in block or any(f in block for f in _FINISHED)):
+            self.complete = True
+        return block
 
 
 def _encode(body: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gatehouse.config import Config, StoreConfig
 from gatehouse.routing import ModelRoute
@@ -57,7 +58,7 @@ class Telemetry:
         self.metrics = GatewayMetrics() if config.metrics.enabled else None
         #: Client calls being served by this worker (``.value``), updated by the api layer.
         self.in_flight = self.metrics.in_flight if self.metrics is not None else GaugeSeries()
-        self.spans = SpanExport(config.tracing)
+        self.spans = SpanExport(config.tracing, provider_names=semconv_provider_names(config))
         recording = config.recording
         self.database: Database | None = None
         self.writer: BatchWriter | ProcessWriter | None = None
@@ -176,3 +177,16 @@ def _deployment_prices(config: Config, routes: dict[str, ModelRoute]) -> dict[st
             if dep_cfg.price is not None:
                 out[dep.name] = dep_cfg.price
     return out
+
+
+def semconv_provider_names(config: Config) -> dict[str, str]:
+    """``gen_ai.provider.name`` of the providers whose kind says which it is: the
+    semantic conventions' ``anthropic``, and ``openai`` for OpenAI's own API (an
+    OpenAI-compatible server keeps its config name: it could be anything)."""
+    names = {}
+    for name, provider in config.providers.items():
+        if provider.kind == "anthropic":
+            names[name] = "anthropic"
+        elif urlsplit(provider.base_url).hostname == "api.openai.com":
+            names[name] = "openai"
+    return names
