@@ -203,6 +203,7 @@ def test_calls_are_limited_guarded_and_recorded(start_gateway, mock_upstream):
     assert "guardrail" in blocked.value.body["error"]["message"].lower()
     rec = record_of(gw, raw.headers["request-id"])
     assert rec["model"] == "claude" and rec["status"] == 200
+    assert rec["client_api"] == "anthropic"
     assert rec["input_tokens"] > 0 and rec["output_tokens"] > 0
     assert rec["guard"]
 
@@ -302,6 +303,7 @@ def test_a_streamed_call_is_recorded_as_finished_with_its_real_usage(
     assert text.count("event: message_stop") == 1
     assert r.headers["x-request-id"] == r.headers["request-id"]
     rec = record_of(gw, r.headers["x-request-id"])
+    assert rec["client_api"] == "anthropic"
     (attempt,) = rec["attempts"]
     assert attempt["outcome"] == "ok" and attempt["usage_estimated"] is False
     assert rec["output_tokens"] == 16 and rec["usage_estimated"] is False
@@ -340,3 +342,21 @@ def test_untrusted_message_indexes_are_the_clients_own(start_gateway, mock_upstr
     with pytest.raises(anthropic.BadRequestError) as blocked:
         client.messages.create(**ask, extra_headers={"x-gatehouse-untrusted": "2"})
     assert "injection" in blocked.value.body["error"]["message"]
+
+
+def test_the_log_lists_calls_by_the_api_the_client_called(gw):
+    from tests.telemetry.test_request_log import listing
+
+    anthropic_client(gw).messages.create(
+        model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+    )
+    openai_id = (
+        gw.client()
+        .chat.completions.with_raw_response.create(
+            model="chat", messages=[{"role": "user", "content": "x"}]
+        )
+        .headers["x-request-id"]
+    )
+    assert record_of(gw, openai_id)["client_api"] == "openai"
+    apis = [r["client_api"] for r in listing(gw, api="anthropic")["data"]]
+    assert apis == ["anthropic"]

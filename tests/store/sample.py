@@ -52,6 +52,7 @@ def record(**overrides: Any) -> RequestRecord:
         "team_id": "team-1",
         "user_id": "user-1",
         "operation": "chat",
+        "client_api": "openai",
         "model": "chat",
         "served_model": "chat",
         "deployment": "dep-1",

@@ -32,7 +32,13 @@ def logged(store: tuple[BatchWriter, Queries]) -> list[RequestRecord]:
         record(received_at=101.0, model="a", deployment="d2", status=502, team_id="t2"),
         record(received_at=101.0, model="b", status=429, subject_id="u1", session_id="s1"),
         record(received_at=101.0, model="b", status=400, metadata={"app": "x", "env": "p"}),
-        record(received_at=102.5, model="c", status=200, metadata={"app": "x", "env": "d"}),
+        record(
+            received_at=102.5,
+            model="c",
+            status=200,
+            metadata={"app": "x", "env": "d"},
+            client_api="anthropic",
+        ),
         record(received_at=103.0, operation="embeddings", metadata={"app": "y"}),
         *(record(received_at=104.0 + i) for i in range(6)),
     ]
@@ -64,6 +70,7 @@ def newest_first(records: list[RequestRecord]) -> list[str]:
         ({"status": "error"}, [1, 2, 3]),
         ({"status": "400"}, [3]),
         ({"operation": "embeddings"}, [5]),
+        ({"client_api": "anthropic"}, [4]),
         ({"metadata": {"app": "x"}}, [3, 4]),
         ({"metadata": {"app": "x", "env": "d"}}, [4]),
         ({"since": 101.0, "until": 102.5, "model": "a"}, [1]),

@@ -173,6 +173,7 @@ def record(**over: Any) -> RequestRecord:
         "team_id": "team-a",
         "user_id": None,
         "operation": "chat",
+        "client_api": "openai",
         "model": "gpt-4o",
         "served_model": "gpt-4o",
         "deployment": "dep-1",

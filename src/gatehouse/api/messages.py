@@ -77,7 +77,9 @@ def error_event(err: GatehouseError) -> bytes:
     return b"event: error\ndata: " + anthropic_error_body(err) + b"\n\n"
 
 
-ANTHROPIC = Dialect(parse_messages, _answer, _events, error_event, ANTHROPIC_REQUEST_ID)
+ANTHROPIC = Dialect(
+    parse_messages, _answer, _events, error_event, ANTHROPIC_REQUEST_ID, "anthropic"
+)
 
 
 class MessagesRoutes:

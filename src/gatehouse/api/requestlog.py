@@ -37,6 +37,7 @@ _FILTERS = {
     "trace_id": "trace_id",
     "session": "session_id",
     "operation": "operation",
+    "api": "client_api",
     "status": "status",
 }
 

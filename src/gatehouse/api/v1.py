@@ -64,6 +64,8 @@ class Dialect:
     error_event: Callable[[GatehouseError], bytes]
     #: The header the client's library reads a request id from (besides x-request-id).
     request_id_header: str = REQUEST_ID
+    #: The request log's ``client_api``.
+    name: str = "openai"
 
 
 def _openai_events(exchange: Exchange) -> AsyncGenerator[bytes, None]:
@@ -133,6 +135,7 @@ class OpenAIRoutes:
             body=_NO_BODY,
             model="",
             headers=request.headers,
+            client_api=dialect.name,
         )
         gateway = self.gateway
         in_flight = gateway.telemetry.in_flight

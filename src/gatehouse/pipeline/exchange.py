@@ -29,6 +29,7 @@ class Exchange:
     body: dict[str, Any]
     model: str
     stream: bool = False
+    client_api: str = "openai"  # the API the client called (anthropic: /v1/messages)
     headers: Mapping[str, str] | None = None  # the client's request headers
     tags: frozenset[str] = frozenset()  # deployment tags the client requires
     client_request_id: str | None = None  # the x-request-id the client sent, if any

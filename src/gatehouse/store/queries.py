@@ -53,6 +53,7 @@ class RequestFilter:
     trace_id: str | None = None
     session_id: str | None = None
     operation: str | None = None
+    client_api: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
 
@@ -258,6 +259,7 @@ def _conditions(f: RequestFilter) -> list[sa.ColumnElement[bool]]:
         (_R.trace_id, f.trace_id),
         (_R.session_id, f.session_id),
         (_R.operation, f.operation),
+        (_R.client_api, f.client_api),
     ):
         if value is not None:
             where.append(column == value)

@@ -57,6 +57,7 @@ class RequestRecord(TypedDict):
     team_id: str | None  # the key's team
     user_id: str | None  # the key's owner
     operation: str  # chat | completions | embeddings
+    client_api: str  # the API the client called: openai | anthropic (/v1/messages)
     model: str  # the public model the client asked for
     served_model: str | None  # the public model that answered (a fallback's name)
     deployment: str | None

@@ -44,6 +44,7 @@ requests = sa.Table(
     sa.Column("team_id", sa.Text),
     sa.Column("user_id", sa.Text),
     sa.Column("operation", sa.Text, nullable=False),
+    sa.Column("client_api", sa.Text),  # openai | anthropic (null: logged before 0003)
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("served_model", sa.Text),
     sa.Column("deployment", sa.Text),

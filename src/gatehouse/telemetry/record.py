@@ -134,6 +134,7 @@ class RecordBuilder:
             "team_id": key.team if key is not None else None,
             "user_id": key.owner if key is not None else None,
             "operation": ex.operation,
+            "client_api": ex.client_api,
             "model": _text(ex.model),
             "served_model": ex.served_model,
             "deployment": dep.name if dep is not None else None,

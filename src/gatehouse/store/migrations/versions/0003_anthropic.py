@@ -1,4 +1,5 @@
-"""The input tokens a call wrote to the provider's prompt cache (Anthropic's cache creation).
+"""What Anthropic's API brought to the request log: the input tokens a call wrote to the
+provider's prompt cache (Anthropic's cache creation), and which API the client called.
 
 Revision ID: 0003
 Revises: 0002
@@ -21,9 +22,11 @@ def upgrade() -> None:
     # not a rewrite of the log.
     op.add_column("requests", sa.Column("cache_write_tokens", sa.Integer))
     op.add_column("request_attempts", sa.Column("cache_write_tokens", sa.Integer))
+    op.add_column("requests", sa.Column("client_api", sa.Text))
 
 
 def downgrade() -> None:
     # A plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), as in 0002.
+    op.drop_column("requests", "client_api")
     op.drop_column("request_attempts", "cache_write_tokens")
     op.drop_column("requests", "cache_write_tokens")
