@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 
 from gatehouse.config import ProviderConfig
-from gatehouse.errors import InvalidRequest, RateLimited, UpstreamError, UpstreamRejected
+from gatehouse.errors import InvalidRequest, UpstreamError, UpstreamRejected
 from gatehouse.providers.anthropic_format import (
     from_messages_response,
     to_messages_request,
@@ -109,19 +109,7 @@ class AnthropicProvider(HttpProvider):
 
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         error_type, message = _upstream_error(raw)
-        if status == 429:
-            raise RateLimited(
-                f"provider {self.name!r} is rate limiting: {message}",
-                code="upstream_rate_limited",
-                retry_after=retry_after(headers),
-            )
-        if status in (401, 403):
-            # Never relay the upstream's words here: they may quote the gateway's key.
-            raise UpstreamError(
-                f"provider {self.name!r} rejected the gateway's credentials (HTTP {status}); "
-                "check its api_key",
-                code="upstream_auth_failed",
-            )
+        self._raise_for_limits_and_keys(status, headers, message)
         if status == 402 or error_type == "billing_error":
             # The gateway's account, not the client's request: fail over, and keep the
             # upstream's words (about the operator's credit) from the client.

@@ -532,3 +532,11 @@ def expect_number(body: dict[str, Any], key: str, *, integer: bool = False) -> f
         what = "an integer" if integer else "a number"
         raise InvalidRequest(f"'{key}' must be {what}", param=key, code="invalid_type")
     return value
+
+
+def expect_stream(body: dict[str, Any]) -> bool | None:
+    """A request's ``stream`` flag (None when absent)."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise InvalidRequest("'stream' must be true or false", param="stream", code="invalid_type")
+    return stream

@@ -23,6 +23,7 @@ from gatehouse.providers.anthropic_content import (
     expect_list,
     expect_number,
     expect_object,
+    expect_stream,
     expect_string,
     mark_last,
     text_blocks,
@@ -76,12 +77,8 @@ def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, A
     request["messages"] = messages
     _copy_sampling(body, request)
     _add_tools(body, request)
-    stream = body.get("stream")
+    stream = expect_stream(body)
     if stream is not None:
-        if not isinstance(stream, bool):
-            raise InvalidRequest(
-                "'stream' must be true or false", param="stream", code="invalid_type"
-            )
         request["stream"] = stream
     thinking = body.get("thinking")
     if thinking is not None:

@@ -18,6 +18,7 @@ from gatehouse.providers.anthropic_content import (
     expect_list,
     expect_number,
     expect_object,
+    expect_stream,
     expect_string,
     openai_assistant_message,
     openai_system_message,
@@ -112,12 +113,8 @@ def _copy_anthropic_options(body: dict[str, Any], request: dict[str, Any]) -> No
         user = expect_object(metadata, "metadata").get("user_id")
         if user is not None and expect_string(user, "metadata.user_id"):
             request["user"] = user
-    stream = body.get("stream")
+    stream = expect_stream(body)
     if stream is not None:
-        if not isinstance(stream, bool):
-            raise InvalidRequest(
-                "'stream' must be true or false", param="stream", code="invalid_type"
-            )
         request["stream"] = stream
         if stream:
             # The Anthropic event stream ends with the usage, so ask every upstream for it.

@@ -16,7 +16,7 @@ import aiohttp
 
 from gatehouse import __version__
 from gatehouse.config import ProviderConfig
-from gatehouse.errors import GatehouseError, UpstreamError, UpstreamTimeout
+from gatehouse.errors import GatehouseError, RateLimited, UpstreamError, UpstreamTimeout
 from gatehouse.providers.base import CallTimeouts, Provider
 
 USER_AGENT = f"gatehouse/{__version__}"
@@ -96,6 +96,22 @@ class HttpProvider(Provider):
     @abc.abstractmethod
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         """Raise the catalogue error for a non-200 answer of this protocol."""
+
+    def _raise_for_limits_and_keys(self, status: int, headers: Any, message: str) -> None:
+        """What every protocol means by 429 (with its Retry-After) and 401/403."""
+        if status == 429:
+            raise RateLimited(
+                f"provider {self.name!r} is rate limiting: {message}",
+                code="upstream_rate_limited",
+                retry_after=retry_after(headers),
+            )
+        if status in (401, 403):
+            # Never relay the upstream's words here: they may quote the gateway's key.
+            raise UpstreamError(
+                f"provider {self.name!r} rejected the gateway's credentials (HTTP {status}); "
+                "check its api_key",
+                code="upstream_auth_failed",
+            )
 
     async def _fetch(
         self,

@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 
 from gatehouse.config import ProviderConfig
-from gatehouse.errors import RateLimited, UpstreamError, UpstreamRejected
+from gatehouse.errors import UpstreamError, UpstreamRejected
 from gatehouse.providers.anthropic_vocab import FROM_MESSAGES
 from gatehouse.providers.base import (
     DEFAULT_TIMEOUTS,
@@ -84,19 +84,7 @@ class OpenAIProvider(HttpProvider):
 
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         message, error_type, code = _upstream_error(raw)
-        if status == 429:
-            raise RateLimited(
-                f"provider {self.name!r} is rate limiting: {message}",
-                code="upstream_rate_limited",
-                retry_after=retry_after(headers),
-            )
-        if status in (401, 403):
-            # Never relay the upstream's words here: they may quote the gateway's key.
-            raise UpstreamError(
-                f"provider {self.name!r} rejected the gateway's credentials (HTTP {status}); "
-                "check its api_key",
-                code="upstream_auth_failed",
-            )
+        self._raise_for_limits_and_keys(status, headers, message)
         if 400 <= status < 500:
             raise UpstreamRejected(
                 message,

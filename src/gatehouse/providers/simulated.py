@@ -364,25 +364,31 @@ class SimulatedUpstream:
             )
         if kind == "500":
             return _error(500, "server_error", "simulated server error")
-        if kind == "malformed":
-            return web.Response(
-                body=b'{"id": "broken", "choices": [', content_type="application/json"
-            )
-        if kind == "cut-body":
-            resp = web.StreamResponse(headers={"content-type": "application/json"})
-            resp.content_length = 400
-            await resp.prepare(request)
-            await resp.write(b'{"id": "chatcmpl-cut", "object": "chat.completion", ')
-            if request.transport is not None:
-                request.transport.close()
-            return resp
-        if kind == "reset":
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response()
-        # hang: hold the connection until the client gives up.
-        await asyncio.sleep(3600)
+        return await transport_fault(
+            request, kind, b'{"id": "chatcmpl-cut", "object": "chat.completion", '
+        )
+
+
+async def transport_fault(request: web.Request, kind: str, start: bytes) -> web.StreamResponse:
+    """A fault of the connection rather than of the protocol, for either API:
+    ``malformed`` (a body that isn't JSON), ``cut-body`` (``start`` of a body, then the
+    connection closes), ``reset``, and ``hang`` (until the client gives up)."""
+    if kind == "malformed":
+        return web.Response(body=start + b'"content": [', content_type="application/json")
+    if kind == "cut-body":
+        resp = web.StreamResponse(headers={"content-type": "application/json"})
+        resp.content_length = 400
+        await resp.prepare(request)
+        await resp.write(start)
+        if request.transport is not None:
+            request.transport.close()
+        return resp
+    if kind == "reset":
+        if request.transport is not None:
+            request.transport.abort()
         return web.Response()
+    await asyncio.sleep(3600)
+    return web.Response()
 
 
 # --- response builders ----------------------------------------------------------

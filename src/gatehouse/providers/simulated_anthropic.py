@@ -133,24 +133,11 @@ class MessagesEndpoint:
             return error_response(500, "api_error", "Internal server error")
         if kind == "401":
             return error_response(401, "authentication_error", "invalid x-api-key")
-        if kind == "malformed":
-            broken = b'{"id": "msg_broken", "type": "message", "content": ['
-            return web.Response(body=broken, content_type="application/json")
-        if kind == "cut-body":
-            resp = web.StreamResponse(headers={"content-type": "application/json"})
-            resp.content_length = 400
-            await resp.prepare(request)
-            await resp.write(b'{"id": "msg_cut", "type": "message", "role": "assistant", ')
-            if request.transport is not None:
-                request.transport.close()
-            return resp
-        if kind == "reset":
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response()
-        # hang: hold the connection until the client gives up.
-        await asyncio.sleep(3600)
-        return web.Response()
+        # Imported here: the simulated upstream imports this module.
+        from gatehouse.providers.simulated import transport_fault
+
+        start = b'{"id": "msg_cut", "type": "message", "role": "assistant", '
+        return await transport_fault(request, kind, start)
 
 
 # --- what the answer says --------------------------------------------------------
