@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from gatehouse.providers.simulated import MockSettings
-from tests.conftest import AUTH, MockServer
+from tests.conftest import AUTH, MockServer, free_port
 from tests.e2e.anthropic_setup import CLAUDE, UPSTREAM_KEY, anthropic_provider, claude_config
 from tests.telemetry.test_request_log import record_of
 
@@ -393,6 +393,19 @@ def test_a_refusal_is_the_answer_unless_a_fallback_can_take_it(start_gateway, mo
     assert raw.headers["x-gatehouse-model"] == "chat"
     assert "content_filter" in raw.headers["x-gatehouse-route"]
 
+    # A fallback that can't answer: the refusal still stands, not an error in its place.
+    cfg = claude_config(mock_upstream.url, openai_url=f"http://127.0.0.1:{free_port()}/v1")
+    cfg["models"]["claude"]["fallbacks"] = ["chat"]
+    gw = start_gateway(cfg)
+    raw = gw.client().chat.completions.with_raw_response.create(
+        model="claude", messages=[{"role": "user", "content": "hi"}], extra_headers=refuse
+    )
+    assert raw.parse().choices[0].finish_reason == "content_filter"
+    assert raw.headers["x-gatehouse-model"] == "claude"
+    assert "upstream_connect_error" in raw.headers["x-gatehouse-route"]
+    record = record_of(gw, raw.headers["x-request-id"])
+    assert record["status"] == 200 and record["attempts"][0]["outcome"] == "ok"
+
 
 def test_a_billing_refusal_fails_over_and_keeps_the_upstreams_words():
     from gatehouse.config import ProviderConfig
@@ -486,7 +499,7 @@ def test_reasoning_effort_thinks_and_the_thinking_can_be_sent_back(claude, mock_
         assistant = message.model_dump(exclude_none=True)
     assert reasoning and signed[0]["signature"]
     sent = mock_upstream.stats.last_body
-    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 4000}  # half of 8,000
     client.chat.completions.create(
         model="claude",
         messages=[*ask["messages"], assistant, {"role": "user", "content": "And 3+3?"}],

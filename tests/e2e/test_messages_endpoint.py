@@ -360,3 +360,58 @@ def test_the_log_lists_calls_by_the_api_the_client_called(gw):
     assert record_of(gw, openai_id)["client_api"] == "openai"
     apis = [r["client_api"] for r in listing(gw, api="anthropic")["data"]]
     assert apis == ["anthropic"]
+
+
+_CHUNK = (
+    b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",'
+    b'"choices":[{"index":0,"delta":%s,"finish_reason":%s}]}\n\n'
+)
+
+
+@pytest.mark.parametrize("after_done", ["reset", "silence"])
+def test_a_whole_answer_stays_whole_whatever_the_upstream_does_after_it(
+    start_gateway, loop_thread, after_done
+):
+    import asyncio
+
+    from aiohttp import web
+
+    async def upstream(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(_CHUNK % (b'{"role":"assistant","content":"Hello"}', b"null"))
+        await resp.write(_CHUNK % (b"{}", b'"stop"'))
+        usage = b'{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}'
+        await resp.write(b'data: {"id":"chatcmpl-1","choices":[],"usage":' + usage + b"}\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        if after_done == "reset" and request.transport is not None:
+            request.transport.abort()
+        else:
+            await asyncio.sleep(3)  # the connection stays open past the stall timeout
+        return resp
+
+    async def serve() -> tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", upstream)
+        runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    runner, port = loop_thread.run(serve())
+    try:
+        cfg = claude_config(f"http://127.0.0.1:{port}/v1")
+        cfg["providers"]["local"]["stall_timeout_s"] = 1
+        gw = start_gateway(cfg)
+        with anthropic_client(gw).messages.stream(
+            model="chat", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            final = stream.get_final_message()  # the SDK raises on an error event
+            request_id = stream.response.headers["request-id"]
+        assert final.content[0].text == "Hello" and final.usage.output_tokens == 1
+        rec = record_of(gw, request_id)
+        assert rec["status"] == 200 and rec["attempts"][0]["outcome"] == "ok"
+    finally:
+        loop_thread.run(runner.cleanup())

@@ -1684,7 +1684,7 @@ def test_is_error_survives_a_round_trip_to_an_anthropic_upstream() -> None:
 
 @pytest.mark.parametrize(
     ("effort", "max_tokens", "budget"),
-    [("low", 8000, 1024), ("medium", 8000, 4096), ("high", 8000, 7999), ("high", 32000, 16384)],
+    [("low", 8000, 1024), ("medium", 8000, 4000), ("high", 8000, 4000), ("high", 40000, 16384)],
 )
 def test_reasoning_effort_turns_on_thinking_within_max_tokens(
     effort: str, max_tokens: int, budget: int
@@ -1717,8 +1717,8 @@ def test_reasoning_effort_gives_way_to_a_forced_tool_call_or_a_small_budget() ->
         }
     )
     assert "thinking" not in forced
-    small = to_anthropic({"messages": [user("q")], "reasoning_effort": "high", "max_tokens": 1024})
-    assert "thinking" not in small
+    small = to_anthropic({"messages": [user("q")], "reasoning_effort": "high", "max_tokens": 2000})
+    assert "thinking" not in small  # half of 2,000 is under Anthropic's least budget
     own = to_anthropic(
         {
             "messages": [user("q")],
@@ -1728,3 +1728,24 @@ def test_reasoning_effort_gives_way_to_a_forced_tool_call_or_a_small_budget() ->
         }
     )
     assert own["thinking"] == {"type": "enabled", "budget_tokens": 2000}  # the client's own wins
+
+
+def test_reasoning_effort_without_a_limit_adds_its_budget_to_the_default() -> None:
+    request = to_anthropic({"messages": [user("q")], "reasoning_effort": "medium"}, max_tokens=4096)
+    assert request["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert request["max_tokens"] == 4096 + 4096  # the answer keeps its room
+
+
+def test_reasoning_effort_stays_off_when_a_tool_loop_lacks_its_thinking_block() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    loop = [
+        user("q"),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+    ]
+    request = to_anthropic({"messages": loop, "reasoning_effort": "high"})
+    assert "thinking" not in request  # Anthropic would refuse the tool_use turn without it
+    signed = {"type": "thinking", "thinking": "hm", "signature": "sig"}
+    loop[1] = {**loop[1], "thinking_blocks": [signed]}
+    request = to_anthropic({"messages": loop, "reasoning_effort": "high"})
+    assert request["thinking"]["type"] == "enabled"

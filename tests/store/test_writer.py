@@ -213,3 +213,24 @@ def test_a_call_served_by_its_only_attempt_is_one_row(db: Database, tmp_path: Pa
     deployments = {g["group"]: g for g in queries.stats(3600, "deployment", now=1_100)["groups"]}
     assert deployments["dep-1"]["attempts"] == 3
     assert deployments["dep-1"]["attempt_errors"] == 1
+
+
+def test_records_spooled_by_an_earlier_version_replay_after_an_upgrade(
+    db: Database, tmp_path: Path
+) -> None:
+    import orjson
+
+    spool = tmp_path / "spool.jsonl"
+    older = dict(full_record())  # as the version before client_api and cache writes wrote it
+    del older["client_api"], older["cache_write_tokens"]
+    older["body"] = None
+    older["attempts"] = [
+        {k: v for k, v in a.items() if k != "cache_write_tokens"} for a in older["attempts"]
+    ]
+    spool.write_bytes(orjson.dumps(older) + b"\n")
+    writer = BatchWriter(db, spool)
+    writer.retry_spool()
+    assert writer.replayed == 1 and writer.rejected == 0
+    stored = Queries(db).get_record(older["id"])
+    assert stored is not None
+    assert stored["client_api"] is None and stored["cache_write_tokens"] is None

@@ -318,7 +318,9 @@ class Guardrails:
         }
         exchange.body = rewritten(exchange.body, changes)
         exchange.redactor = redactor
-        exchange.stored_request = orjson.dumps(exchange.body)
+        # What went upstream, minus the gateway's own private keys (``_gatehouse…``).
+        kept = {k: v for k, v in exchange.body.items() if not k.startswith("_gatehouse")}
+        exchange.stored_request = orjson.dumps(kept)
 
     # --- output ---------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, A
     _refuse_unsupported(body)
     system, messages = _anthropic_messages(body.get("messages"))
     request: dict[str, Any] = {"model": body.get("model"), "max_tokens": _max_tokens(body)}
-    if request["max_tokens"] is None:
+    asked_max = request["max_tokens"] is not None
+    if not asked_max:
         request["max_tokens"] = max_tokens
     if system:
         plain = len(system) == 1 and "cache_control" not in system[0]
@@ -84,7 +85,7 @@ def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, A
     if thinking is not None:
         request["thinking"] = expect_object(thinking, "thinking")  # Anthropic's own shape
     else:
-        _think_as_asked(body.get("reasoning_effort"), request)
+        _think_as_asked(body.get("reasoning_effort"), request, asked_max)
     return request
 
 
@@ -93,26 +94,46 @@ def to_messages_request(body: dict[str, Any], *, max_tokens: int) -> dict[str, A
 EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 
 
-def _think_as_asked(effort: Any, request: dict[str, Any]) -> None:
+def _think_as_asked(effort: Any, request: dict[str, Any], asked_max: bool) -> None:
     """Turn on extended thinking for an OpenAI client's ``reasoning_effort``.
 
     OpenAI's ``max_completion_tokens`` bounds reasoning and answer together, as
-    Anthropic's ``max_tokens`` does, so the budget stays under it; a call too small to
-    think in (1,024 tokens or fewer), or one that forces a tool call (which Anthropic
-    refuses while thinking), is answered without thinking. Thinking also takes no
-    temperature or top_k, and a top_p of 0.95 or more only: those are dropped.
+    Anthropic's ``max_tokens`` does: a client's limit is kept, and thinking may take half
+    of it. Without one, the budget is added to the default, so the answer keeps its room.
+    No thinking when that leaves under 1,024 tokens to think in, when a tool call is
+    forced (Anthropic refuses that while thinking), or when the last assistant turn
+    called tools without a thinking block (Anthropic wants one there: an OpenAI client
+    that didn't keep it can't continue the tool loop with thinking on). Thinking also
+    takes no temperature or top_k, and a top_p of 0.95 or more only: those are dropped.
     """
     if not isinstance(effort, str) or effort not in EFFORT_BUDGETS:
         return
-    budget = min(EFFORT_BUDGETS[effort], request["max_tokens"] - 1)
+    budget = EFFORT_BUDGETS[effort]
+    if asked_max:
+        budget = min(budget, request["max_tokens"] // 2)
     choice = request.get("tool_choice")
-    if budget < 1024 or (isinstance(choice, dict) and choice.get("type") in ("any", "tool")):
+    if (
+        budget < 1024
+        or (isinstance(choice, dict) and choice.get("type") in ("any", "tool"))
+        or _tools_called_without_thinking(request["messages"])
+    ):
         return
+    if not asked_max:
+        request["max_tokens"] += budget
     request["thinking"] = {"type": "enabled", "budget_tokens": budget}
     request.pop("temperature", None)
     request.pop("top_k", None)
     if request.get("top_p", 1) < 0.95:
         del request["top_p"]
+
+
+def _tools_called_without_thinking(messages: list[dict[str, Any]]) -> bool:
+    last = next((m for m in reversed(messages) if m["role"] == "assistant"), None)
+    if last is None or not isinstance(last["content"], list) or not last["content"]:
+        return False
+    blocks = last["content"]
+    called = any(b.get("type") == "tool_use" for b in blocks)
+    return called and blocks[0].get("type") not in ("thinking", "redacted_thinking")
 
 
 def _refuse_unsupported(body: dict[str, Any]) -> None:

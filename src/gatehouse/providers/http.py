@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any, NoReturn, Protocol
 
@@ -20,6 +21,7 @@ from gatehouse.errors import GatehouseError, RateLimited, UpstreamError, Upstrea
 from gatehouse.providers.base import CallTimeouts, Provider
 
 USER_AGENT = f"gatehouse/{__version__}"
+log = logging.getLogger("gatehouse.providers")
 
 
 class BlockReader(Protocol):
@@ -149,7 +151,8 @@ class HttpProvider(Provider):
 
         Raises on a non-200 answer, on ``timeouts.stall_s`` of silence, on a transport
         failure, when the stream ends inside an event, and when it ends before
-        ``blocks`` saw it complete.
+        ``blocks`` saw it complete. Once it is complete, the rest is read only to leave
+        the connection reusable: a failure then ends the stream quietly.
         """
         loop = asyncio.get_running_loop()
         watch: _StallWatch | None = None
@@ -173,11 +176,26 @@ class HttpProvider(Provider):
                     if cut < 0:
                         continue
                     block, pending = pending[: cut + 2], pending[cut + 2 :]
-                    block = blocks.read(block)
+                    try:
+                        block = blocks.read(block)
+                    except GatehouseError:
+                        if blocks.complete:
+                            return  # junk after a whole answer: not the client's problem
+                        raise
+                    except Exception as exc:
+                        log.warning(
+                            "provider %r: unreadable stream event", self.name, exc_info=True
+                        )
+                        raise UpstreamError(
+                            f"provider {self.name!r} sent an event the gateway could not read",
+                            code="upstream_malformed",
+                        ) from exc
                     if block:
                         yield block
                         # Time spent waiting for a slow client is not upstream silence.
                         watch.last = loop.time()
+                if blocks.complete:
+                    return  # whatever followed the whole answer (silence, a torn tail)
                 if watch.fired:
                     raise self._stalled(timeouts)
                 if pending.strip():
@@ -185,11 +203,14 @@ class HttpProvider(Provider):
                         f"provider {self.name!r} ended the stream inside an event",
                         code="upstream_stream_cut",
                     )
-                if not blocks.complete:
-                    raise self._stream_cut()
+                raise self._stream_cut()
         except GatehouseError:
             raise
         except Exception as exc:  # translated: the client never sees aiohttp's types
+            if watch is not None and blocks.complete:
+                # A reset or a stall after the whole answer (and its usage, usually) came:
+                # the call succeeded; reading on was only to free the connection cleanly.
+                return
             if watch is not None and watch.fired:
                 raise self._stalled(timeouts) from exc
             self._raise_transport(exc)

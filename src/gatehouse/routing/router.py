@@ -99,6 +99,10 @@ class Router:
                     break
         if not failures:
             raise no_deployment_error(route, exchange.tags)
+        kept = next((e for _, e in failures if isinstance(e, FilteredAnswer)), None)
+        if kept is not None:
+            kept.commit(exchange)  # no fallback did better: what the model said stands
+            return
         if len(failures) == 1:
             raise failures[0][1]  # one attempt: its own error says it best
         raise AllAttemptsFailed(failures)
@@ -273,8 +277,8 @@ class Router:
                 reply = await provider.complete(
                     exchange.operation, body, exchange.headers, dep.timeouts, trace
                 )
-                if self._may_refilter(exchange, route):
-                    _check_content_filter(reply, dep)
+                if self._may_refilter(exchange, route) and _filtered(reply):
+                    raise FilteredAnswer(dep, route.name, attempt, reply)
                 opened = Opened(dep, attempt, started, reply=reply)
         except GatehouseError as err:
             record_failure(dep, attempt, started, err)
@@ -290,9 +294,8 @@ class Router:
         return opened
 
     def _may_refilter(self, exchange: Exchange, route: ModelRoute) -> bool:
-        """Whether a filtered answer should go on to a fallback: only when one can take it.
-        Otherwise the client gets the answer as it is (``finish_reason: content_filter``,
-        Anthropic's ``refusal``), not an error in its place."""
+        """Whether a filtered answer should go on to a fallback: only when there is one
+        for ``content_filter`` (if it fails too, the filtered answer is still given)."""
         asked = exchange.route
         assert asked is not None
         return "content_filter" in asked.fallback_on and self._chains[asked.name][-1] is not route
@@ -345,20 +348,38 @@ def _ask_for_usage(exchange: Exchange, body: dict[str, Any]) -> None:
     exchange.strip_usage = True
 
 
-def _check_content_filter(reply: Reply, dep: Deployment) -> None:
-    """A 200 whose only choice was filtered is a failure a fallback may cure."""
+def _filtered(reply: Reply) -> bool:
+    """A 200 whose every choice was filtered: a failure a fallback may cure."""
     choices = reply.data.get("choices")
-    if (
+    return (
         isinstance(choices, list)
-        and choices
+        and bool(choices)
         and all(isinstance(c, dict) and c.get("finish_reason") == "content_filter" for c in choices)
-    ):
-        raise UpstreamRejected(
+    )
+
+
+class FilteredAnswer(UpstreamRejected):
+    """A filtered answer, tried on a fallback; kept, and given to the client when no
+    fallback answers instead (an error in its place would hide what the model said)."""
+
+    def __init__(self, dep: Deployment, model: str, attempt: Attempt, reply: Reply) -> None:
+        super().__init__(
             f"deployment {dep.name!r} filtered the answer",
             status=400,
             error_type="invalid_request_error",
             code="content_filter",
         )
+        self.deployment, self.model, self.attempt, self.reply = dep, model, attempt, reply
+
+    def commit(self, exchange: Exchange) -> None:
+        attempt, reply = self.attempt, self.reply
+        attempt.outcome, attempt.status = "ok", None
+        attempt.error_type = attempt.error_code = None
+        attempt.usage = reply.data.get("usage")
+        exchange.deployment, exchange.served_model = self.deployment, self.model
+        exchange.response_body, exchange.response_data = reply.body, reply.data
+        exchange.usage = attempt.usage
+        exchange.done = time.perf_counter()
 
 
 def _callable(dep: Deployment, tags: frozenset[str]) -> bool:

@@ -34,8 +34,19 @@ def encode(record: RequestRecord) -> bytes:
     return orjson.dumps(doc)
 
 
+#: Fields added to records after the first release, with what a record spooled by an
+#: earlier version means by their absence: replaying it after an upgrade must not fail.
+_ADDED = {"client_api": None, "cache_write_tokens": None}
+_ADDED_TO_ATTEMPTS = {"cache_write_tokens": None}
+
+
 def decode(line: bytes) -> RequestRecord:
     doc = orjson.loads(line)
+    for key, value in _ADDED.items():
+        doc.setdefault(key, value)
+    for attempt in doc.get("attempts") or ():
+        for key, value in _ADDED_TO_ATTEMPTS.items():
+            attempt.setdefault(key, value)
     body = doc["body"]
     if body is not None:
         body["request"] = _unb64(body["request"])
