@@ -27,13 +27,9 @@ from openai.types.chat.completion_create_params import (
 from pydantic import TypeAdapter
 
 from gatehouse.errors import InvalidRequest, UpstreamError
-from gatehouse.providers.anthropic_format import (
-    RESPONSE_FORMAT_TOOL,
-    from_messages_response,
-    to_messages_request,
-    uses_json_tool,
-)
+from gatehouse.providers.anthropic_format import from_messages_response, to_messages_request
 from gatehouse.providers.anthropic_inbound import from_messages_request, to_messages_response
+from gatehouse.providers.anthropic_tools import RESPONSE_FORMAT_TOOL, uses_json_tool
 
 PNG = "iVBORw0KGgo="
 PDF = base64.b64encode(b"%PDF-1.4 tiny").decode()
@@ -617,7 +613,6 @@ def test_parameters_without_counterpart_are_dropped_quietly() -> None:
         "store": True,
         "metadata": {"k": "v"},
         "service_tier": "auto",
-        "reasoning_effort": "low",  # too small a max_tokens (512) to think in
         "n": 1,
         "logprobs": False,
         "modalities": ["text"],

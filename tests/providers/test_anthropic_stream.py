@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from gatehouse.errors import UpstreamError
 from gatehouse.providers.anthropic_events import EventStream, anthropic_events
-from gatehouse.providers.anthropic_format import RESPONSE_FORMAT_TOOL
 from gatehouse.providers.anthropic_stream import ChunkStream
+from gatehouse.providers.anthropic_tools import RESPONSE_FORMAT_TOOL
 
 MODEL = "claude-sonnet-4-5"
 MSG_ID = "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY"

@@ -14,6 +14,7 @@ import pytest
 
 from gatehouse.providers import simulated_answers as answers
 from gatehouse.providers.simulated import FAULTS
+from tests.conftest import wait_for
 
 HI = [{"role": "user", "content": "hi"}]
 TOOLS = [
@@ -367,7 +368,8 @@ def test_an_error_event_mid_stream_is_raised_while_iterating(client, mock_upstre
     assert seen == list(answers.WORDS[:2])
     assert raised.value.type == "overloaded_error"
     assert raised.value.api_message == "Overloaded"
-    assert mock_upstream.stats.failed == 1
+    # Counted when the handler returns, which may be just after the client read the event.
+    assert wait_for(lambda: mock_upstream.stats.failed == 1)
     body = {"model": "m", "max_tokens": 100, "messages": HI, "stream": True}
     got = events(post(mock_upstream, body, x_mock_fail="error-event"))
     assert got[-1][0] == "error"
@@ -390,7 +392,7 @@ def test_a_cut_stream_ends_without_message_stop(client, mock_upstream):
         for text in s.text_stream:
             seen.append(text)
     assert seen == list(answers.WORDS[:3])
-    assert mock_upstream.stats.failed == 1
+    assert wait_for(lambda: mock_upstream.stats.failed == 1)
 
 
 def test_time_to_first_token_is_honoured(mock_upstream):

@@ -20,12 +20,9 @@ import orjson
 
 from gatehouse.config import ProviderConfig
 from gatehouse.errors import InvalidRequest, UpstreamError, UpstreamRejected
-from gatehouse.providers.anthropic_format import (
-    from_messages_response,
-    to_messages_request,
-    uses_json_tool,
-)
+from gatehouse.providers.anthropic_format import from_messages_response, to_messages_request
 from gatehouse.providers.anthropic_stream import ChunkStream
+from gatehouse.providers.anthropic_tools import uses_json_tool
 from gatehouse.providers.base import DEFAULT_TIMEOUTS, CallTimeouts, Headers, Operation, Reply
 from gatehouse.providers.http import HttpProvider, rejection_code, retry_after
 

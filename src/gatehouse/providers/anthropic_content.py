@@ -1,8 +1,9 @@
 """Content parts (OpenAI Chat) and content blocks (Anthropic Messages), one message at a time.
 
 ``anthropic_format`` owns the request-level rules (system extraction, role merging,
-tools); this module knows what each part or block becomes in the other API and checks
-every shape it reads, so malformed input is an :class:`InvalidRequest` naming the field.
+tools); this module knows what each OpenAI part becomes as an Anthropic block (the other
+way is ``anthropic_blocks``) and holds the shape checks both use, so malformed input is
+an :class:`InvalidRequest` naming the field.
 OpenAI-side paths are written ``messages[0].content[1]``, Anthropic-side paths
 ``messages.0.content.1``, as each API names them in its own errors.
 """
@@ -49,7 +50,7 @@ def expect_string(value: Any, param: str, *, nonempty: bool = False) -> str:
     return value
 
 
-def _dumps(value: Any, param: str) -> str:
+def dumps_json(value: Any, param: str) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # nested deeper than orjson writes
@@ -58,11 +59,19 @@ def _dumps(value: Any, param: str) -> str:
         ) from None
 
 
-def _unsupported(what: str, param: str) -> InvalidRequest:
+def unsupported(what: str, param: str) -> InvalidRequest:
     return InvalidRequest(what, param=param, code="unsupported_content")
 
 
-def _kind(value: Any) -> str:
+def unsupported_parameter(what: str, param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Anthropic models don't support {what} ('{param}')",
+        param=param,
+        code="unsupported_parameter",
+    )
+
+
+def kind_name(value: Any) -> str:
     """A type field for a message: short, and safe whatever the client sent."""
     return repr(value)[:40]
 
@@ -78,7 +87,7 @@ def tool_id(raw: str) -> str:
     return _TOOL_ID_UNSAFE.sub("_", raw)
 
 
-def _with_cache(block: Block, source: dict[str, Any], param: str) -> Block:
+def with_cache(block: Block, source: dict[str, Any], param: str) -> Block:
     """``block`` with the ``cache_control`` of ``source`` (a part, block or message)."""
     control = source.get("cache_control")
     if control is not None:
@@ -89,7 +98,7 @@ def _with_cache(block: Block, source: dict[str, Any], param: str) -> Block:
 def mark_last(blocks: list[Block], message: dict[str, Any], param: str) -> list[Block]:
     """Put a message-level ``cache_control`` on its last block (LiteLLM's convention)."""
     if blocks and message.get("cache_control") is not None and "cache_control" not in blocks[-1]:
-        blocks[-1] = _with_cache(dict(blocks[-1]), message, param)
+        blocks[-1] = with_cache(dict(blocks[-1]), message, param)
     return blocks
 
 
@@ -110,7 +119,7 @@ def drop_blank_text(blocks: list[Block]) -> list[Block]:
 
 def _text_part(part: dict[str, Any], param: str) -> Block:
     text = expect_string(part.get("text"), f"{param}.text")
-    return _with_cache({"type": "text", "text": text}, part, param)
+    return with_cache({"type": "text", "text": text}, part, param)
 
 
 def text_blocks(content: Any, param: str, *, refusal: bool = False) -> list[Block]:
@@ -128,9 +137,11 @@ def text_blocks(content: Any, param: str, *, refusal: bool = False) -> list[Bloc
             blocks.append(_text_part(part, where))
         elif kind == "refusal" and refusal:
             text = expect_string(part.get("refusal"), f"{where}.refusal")
-            blocks.append(_with_cache({"type": "text", "text": text}, part, where))
+            blocks.append(with_cache({"type": "text", "text": text}, part, where))
         else:
-            raise _unsupported(f"'{where}' has type {_kind(kind)}; only text parts fit here", where)
+            raise unsupported(
+                f"'{where}' has type {kind_name(kind)}; only text parts fit here", where
+            )
     return blocks
 
 
@@ -157,7 +168,7 @@ def _image_block(part: dict[str, Any], param: str) -> Block:
     if lowered.startswith("data:"):
         media, data = _data_url(url, where)
         if media not in IMAGE_TYPES:
-            raise _unsupported(
+            raise unsupported(
                 f"Anthropic models accept image/jpeg, image/png, image/gif and image/webp "
                 f"images, not {media!r}",
                 where,
@@ -171,14 +182,14 @@ def _image_block(part: dict[str, Any], param: str) -> Block:
             param=where,
             code="invalid_value",
         )
-    return _with_cache({"type": "image", "source": source}, part, param)
+    return with_cache({"type": "image", "source": source}, part, param)
 
 
 def _document_block(part: dict[str, Any], param: str) -> Block:
     file = expect_object(part.get("file"), f"{param}.file")
     where = f"{param}.file.file_data"
     if file.get("file_data") is None and file.get("file_id") is not None:
-        raise _unsupported(
+        raise unsupported(
             "OpenAI file ids mean nothing to Anthropic; send the file inline as file_data "
             "(a base64 data URL)",
             f"{param}.file.file_id",
@@ -202,11 +213,11 @@ def _document_block(part: dict[str, Any], param: str) -> Block:
             ) from None
         source = {"type": "text", "media_type": media, "data": text}
     else:
-        raise _unsupported(
+        raise unsupported(
             f"Anthropic models accept PDF (application/pdf) and text/plain files, not {media!r}",
             where,
         )
-    return _with_cache({"type": "document", "source": source}, part, param)
+    return with_cache({"type": "document", "source": source}, part, param)
 
 
 def user_blocks(content: Any, param: str) -> list[Block]:
@@ -227,10 +238,10 @@ def user_blocks(content: Any, param: str) -> list[Block]:
         elif kind == "file":
             blocks.append(_document_block(part, where))
         elif kind == "input_audio":
-            raise _unsupported("Anthropic models don't accept audio input", where)
+            raise unsupported("Anthropic models don't accept audio input", where)
         else:
-            raise _unsupported(
-                f"content part type {_kind(kind)} can't be sent to Anthropic models "
+            raise unsupported(
+                f"content part type {kind_name(kind)} can't be sent to Anthropic models "
                 "(text, image_url and file parts can)",
                 f"{where}.type",
             )
@@ -261,8 +272,8 @@ def _tool_use(call: Any, param: str) -> Block:
     call = expect_object(call, param)
     kind = call.get("type", "function")
     if kind != "function":
-        raise _unsupported(
-            f"tool call type {_kind(kind)} can't be sent to Anthropic models", f"{param}.type"
+        raise unsupported(
+            f"tool call type {kind_name(kind)} can't be sent to Anthropic models", f"{param}.type"
         )
     call_id = expect_string(call.get("id"), f"{param}.id", nonempty=True)
     function = expect_object(call.get("function"), f"{param}.function")
@@ -340,187 +351,6 @@ def tool_result_block(tool_use_id: str, content: Any, param: str, is_error: bool
     if is_error:
         block["is_error"] = True
     return block
-
-
-# --- Anthropic blocks -> OpenAI parts and messages -------------------------------------
-
-
-def _block(value: Any, param: str) -> tuple[dict[str, Any], Any]:
-    block = expect_object(value, param)
-    return block, block.get("type")
-
-
-def _text(block: dict[str, Any], param: str) -> str:
-    return expect_string(block.get("text"), f"{param}.text")
-
-
-def _image_part(block: dict[str, Any], param: str) -> dict[str, Any]:
-    source = expect_object(block.get("source"), f"{param}.source")
-    kind = source.get("type")
-    if kind == "base64":
-        media = expect_string(source.get("media_type"), f"{param}.source.media_type", nonempty=True)
-        data = expect_string(source.get("data"), f"{param}.source.data", nonempty=True)
-        url = f"data:{media};base64,{data}"
-    elif kind == "url":
-        url = expect_string(source.get("url"), f"{param}.source.url", nonempty=True)
-    else:
-        raise _unsupported(
-            f"image source type {_kind(kind)} is not supported through the gateway "
-            "(base64 and url are)",
-            f"{param}.source.type",
-        )
-    return _with_cache({"type": "image_url", "image_url": {"url": url}}, block, param)
-
-
-def _document_part(block: dict[str, Any], param: str) -> dict[str, Any]:
-    source = expect_object(block.get("source"), f"{param}.source")
-    kind, media = source.get("type"), source.get("media_type")
-    data = source.get("data")
-    if kind == "base64" and media == "application/pdf":
-        data = expect_string(data, f"{param}.source.data", nonempty=True)
-        file = {"file_data": f"data:application/pdf;base64,{data}", "filename": "document.pdf"}
-        part: dict[str, Any] = {"type": "file", "file": file}
-    elif kind == "text":
-        part = {"type": "text", "text": expect_string(data, f"{param}.source.data")}
-    else:
-        raise _unsupported(
-            "only base64 PDF and plain-text documents are supported through the gateway",
-            f"{param}.source",
-        )
-    return _with_cache(part, block, param)
-
-
-def _tool_message(block: dict[str, Any], param: str) -> dict[str, Any]:
-    call_id = expect_string(block.get("tool_use_id"), f"{param}.tool_use_id", nonempty=True)
-    content = block.get("content")
-    result: str | list[dict[str, Any]]
-    if content is None or isinstance(content, str):
-        result = content or ""
-    else:
-        parts: list[dict[str, Any]] = []
-        where = f"{param}.content"
-        for k, item in enumerate(expect_list(content, where)):
-            item, kind = _block(item, f"{where}.{k}")
-            if kind == "text":
-                parts.append({"type": "text", "text": _text(item, f"{where}.{k}")})
-            elif kind == "image":
-                parts.append(_image_part(item, f"{where}.{k}"))
-            else:
-                raise _unsupported(
-                    f"tool_result content of type {_kind(kind)} is not supported through the "
-                    "gateway (text and image are)",
-                    f"{where}.{k}.type",
-                )
-        if any(p["type"] != "text" for p in parts):
-            result = parts
-        else:
-            result = "\n".join(p["text"] for p in parts)
-    message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id, "content": result}
-    if block.get("is_error") is True:
-        # No OpenAI counterpart: kept for an Anthropic upstream, dropped before another.
-        message["is_error"] = True
-    return _with_cache(message, block, param)
-
-
-def _compact(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """A lone plain text part as a string: the form every OpenAI-compatible server reads."""
-    if len(parts) == 1 and parts[0]["type"] == "text" and "cache_control" not in parts[0]:
-        text: str = parts[0]["text"]
-        return text
-    return parts
-
-
-def openai_user_messages(content: Any, param: str) -> list[dict[str, Any]]:
-    """An Anthropic user message as OpenAI messages: its tool results, then the rest."""
-    if isinstance(content, str):
-        return [{"role": "user", "content": content}]
-    tools: list[dict[str, Any]] = []
-    parts: list[dict[str, Any]] = []
-    for k, item in enumerate(expect_list(content, param)):
-        where = f"{param}.{k}"
-        block, kind = _block(item, where)
-        if kind == "text":
-            parts.append(_with_cache({"type": "text", "text": _text(block, where)}, block, where))
-        elif kind == "image":
-            parts.append(_image_part(block, where))
-        elif kind == "document":
-            parts.append(_document_part(block, where))
-        elif kind == "tool_result":
-            tools.append(_tool_message(block, where))
-        else:
-            raise _unsupported(
-                f"{_kind(kind)} blocks in user messages are not supported through the gateway",
-                f"{where}.type",
-            )
-    if parts:
-        tools.append({"role": "user", "content": _compact(parts)})
-    return tools
-
-
-def openai_assistant_message(content: Any, param: str) -> dict[str, Any]:
-    """An Anthropic assistant message as an OpenAI one (thinking kept LiteLLM's way)."""
-    if isinstance(content, str):
-        return {"role": "assistant", "content": content}
-    texts: list[dict[str, Any]] = []
-    calls: list[dict[str, Any]] = []
-    thinking: list[dict[str, Any]] = []
-    for k, item in enumerate(expect_list(content, param)):
-        where = f"{param}.{k}"
-        block, kind = _block(item, where)
-        if kind == "text":
-            texts.append(_with_cache({"type": "text", "text": _text(block, where)}, block, where))
-        elif kind == "tool_use":
-            call_id = expect_string(block.get("id"), f"{where}.id", nonempty=True)
-            name = expect_string(block.get("name"), f"{where}.name", nonempty=True)
-            arguments = expect_object(block.get("input"), f"{where}.input")
-            function = {"name": name, "arguments": _dumps(arguments, f"{where}.input")}
-            calls.append({"id": call_id, "type": "function", "function": function})
-        elif kind == "thinking":
-            expect_string(block.get("thinking"), f"{where}.thinking")
-            thinking.append(block)
-        elif kind == "redacted_thinking":
-            expect_string(block.get("data"), f"{where}.data")
-            thinking.append(block)
-        else:
-            raise _unsupported(
-                f"{_kind(kind)} blocks in assistant messages are not supported through the gateway",
-                f"{where}.type",
-            )
-    message: dict[str, Any] = {"role": "assistant"}
-    if any("cache_control" in t for t in texts):
-        message["content"] = texts
-    elif texts:
-        message["content"] = "".join(t["text"] for t in texts)
-    else:
-        message["content"] = None if calls else ""
-    if calls:
-        message["tool_calls"] = calls
-    if thinking:
-        message["thinking_blocks"] = thinking
-        reasoning = "".join(b["thinking"] for b in thinking if b.get("type") == "thinking")
-        if reasoning:
-            message["reasoning_content"] = reasoning
-    return message
-
-
-def openai_system_message(system: Any, param: str) -> dict[str, Any] | None:
-    """Anthropic's top-level ``system`` as a first OpenAI system message (None if empty)."""
-    if isinstance(system, str):
-        return {"role": "system", "content": system} if system else None
-    parts: list[dict[str, Any]] = []
-    for k, item in enumerate(expect_list(system, param)):
-        where = f"{param}.{k}"
-        block, kind = _block(item, where)
-        if kind != "text":
-            raise InvalidRequest(
-                f"'{where}.type' must be 'text'", param=f"{where}.type", code="invalid_value"
-            )
-        parts.append(_with_cache({"type": "text", "text": _text(block, where)}, block, where))
-    if not parts:
-        return None
-    if any("cache_control" in p for p in parts):
-        return {"role": "system", "content": parts}
-    return {"role": "system", "content": "\n".join(p["text"] for p in parts)}
 
 
 def expect_number(body: dict[str, Any], key: str, *, integer: bool = False) -> float | int | None:

@@ -13,6 +13,11 @@ from typing import Any
 import orjson
 
 from gatehouse.errors import InvalidRequest, UpstreamError
+from gatehouse.providers.anthropic_blocks import (
+    openai_assistant_message,
+    openai_system_message,
+    openai_user_messages,
+)
 from gatehouse.providers.anthropic_content import (
     Block,
     expect_list,
@@ -20,9 +25,6 @@ from gatehouse.providers.anthropic_content import (
     expect_object,
     expect_stream,
     expect_string,
-    openai_assistant_message,
-    openai_system_message,
-    openai_user_messages,
 )
 from gatehouse.providers.anthropic_vocab import anthropic_usage, stop_reason
 

@@ -14,7 +14,7 @@ from typing import Any, TypeGuard
 import orjson
 
 from gatehouse.errors import UpstreamError
-from gatehouse.providers.anthropic_format import RESPONSE_FORMAT_TOOL
+from gatehouse.providers.anthropic_tools import RESPONSE_FORMAT_TOOL
 from gatehouse.providers.anthropic_vocab import (
     finish_reason,
     openai_usage,
