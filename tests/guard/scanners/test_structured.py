@@ -272,7 +272,8 @@ def test_client_regexes_are_timed_out_not_run_for_minutes(schema: Any, answer: A
     text = json.dumps(answer)
     started = time.perf_counter()
     found = check(text, schema_format(schema))
-    assert time.perf_counter() - started < 0.5
+    # Minutes before the time limits; bounded generously for a loaded machine.
+    assert time.perf_counter() - started < 2.0
     assert found in ([], [("INVALID_SCHEMA", 0, len(text))], [("SCHEMA_VIOLATION", 0, len(text))])
 
 
@@ -361,7 +362,8 @@ def test_unique_items_is_linear(answer: Any) -> None:
     fmt = schema_format({"type": "array", "uniqueItems": True})
     started = time.perf_counter()
     found = check(text, fmt)
-    assert time.perf_counter() - started < 0.5
+    # Quadratic, 10,000 objects took 64 s; linear, ~0.05 s (a loaded CI machine: 0.52 s).
+    assert time.perf_counter() - started < 5.0
     duplicated = answer[-1] == {"id": 9_999}
     assert found == ([("SCHEMA_VIOLATION", 0, len(text))] if duplicated else [])
 
