@@ -17,15 +17,14 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gatehouse.api.errors import anthropic_error_body
 from gatehouse.api.v1 import Dialect, OpenAIRoutes, json_object
 from gatehouse.errors import GatehouseError, InvalidRequest, NotFound, UpstreamError
 from gatehouse.guard.access import may_use
 from gatehouse.guard.content import UNTRUSTED_HEADER, untrusted_indexes
 from gatehouse.pipeline import Exchange
-from gatehouse.providers.anthropic_events import anthropic_events
+from gatehouse.providers.anthropic_events import EventStream, anthropic_events
 from gatehouse.providers.anthropic_inbound import from_messages_request, to_messages_response
-from gatehouse.providers.anthropic_vocab import FROM_MESSAGES
+from gatehouse.providers.anthropic_vocab import FROM_MESSAGES, anthropic_error_type
 from gatehouse.telemetry.cost import estimate_input_tokens
 
 #: The header Anthropic's SDKs read a request's id from.
@@ -74,7 +73,7 @@ def _events(exchange: Exchange) -> AsyncGenerator[bytes, None]:
 
 
 def error_event(err: GatehouseError) -> bytes:
-    return b"event: error\ndata: " + anthropic_error_body(err) + b"\n\n"
+    return EventStream.error(anthropic_error_type(err.error_type, err.http_status), err.message)
 
 
 ANTHROPIC = Dialect(

@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any, NoReturn
 
-import aiohttp
 import orjson
 
 from gatehouse.config import ProviderConfig
@@ -38,10 +37,6 @@ class AnthropicProvider(HttpProvider):
         super().__init__(name, config, headers)
         self._url = config.base_url + "/messages"
         self._max_tokens = config.max_tokens
-
-    async def probe(self, timeout_s: float) -> None:
-        url = self.config.base_url + "/models"
-        await self._fetch("GET", url, None, None, aiohttp.ClientTimeout(total=timeout_s))
 
     def _request(self, operation: Operation, body: dict[str, Any]) -> dict[str, Any]:
         if operation != "chat":

@@ -95,6 +95,12 @@ class HttpProvider(Provider):
             raise RuntimeError(f"provider {self.name!r} used before start()")
         return self._session
 
+    async def probe(self, timeout_s: float) -> None:
+        """``GET {base_url}/models``: both OpenAI-compatible servers and Anthropic list
+        their models there, so it is a cheap check of the address and the key."""
+        url = self.config.base_url + "/models"
+        await self._fetch("GET", url, None, None, aiohttp.ClientTimeout(total=timeout_s))
+
     @abc.abstractmethod
     def _raise_for_status(self, status: int, headers: Any, raw: bytes) -> NoReturn:
         """Raise the catalogue error for a non-200 answer of this protocol."""

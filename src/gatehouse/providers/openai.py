@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any, NoReturn
 
-import aiohttp
 import orjson
 
 from gatehouse.config import ProviderConfig
@@ -38,10 +37,6 @@ class OpenAIProvider(HttpProvider):
             headers["authorization"] = f"Bearer {config.api_key.get_secret_value()}"
         super().__init__(name, config, headers)
         self._urls = {op: config.base_url + path for op, path in PATHS.items()}
-
-    async def probe(self, timeout_s: float) -> None:
-        url = self.config.base_url + "/models"
-        await self._fetch("GET", url, None, None, aiohttp.ClientTimeout(total=timeout_s))
 
     async def complete(
         self,
