@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
@@ -245,3 +246,63 @@ def test_stamps_never_repeat_even_behind_a_future_one(store: KeyStore, database:
     first = store.update(key.id, limits={"rpm": 1000})
     second = store.update(key.id, limits={"rpm": 1})
     assert second.updated_at > first.updated_at > ahead.updated_at + 600
+
+
+def test_concurrent_writes_of_one_key_never_share_a_stamp(
+    store: KeyStore, database: Database
+) -> None:
+    """Behind a future stamp (a replica with a fast clock wrote last), a write that waits
+    for another writer of the same key must stamp past that writer's stamp; a worker that
+    read the first version would otherwise never take the second (a lost revocation)."""
+    import threading
+
+    from gatehouse.guard.keystore import _lock, _stamp
+
+    ahead, _ = store.create(name="from-a-fast-clock")
+    with database.engine.begin() as conn:
+        conn.execute(api_keys.update().values(updated_at=ahead.updated_at + 30))
+    key, _ = store.create(name="victim")
+    revoked: list[Any] = []
+    with database.engine.connect() as conn, conn.begin():  # an update, its commit delayed
+        _lock(conn, key.id)
+        conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key.id)
+            .values(updated_at=_stamp(time.time()), name="patched")
+        )
+        patched_at = conn.execute(
+            sa.select(api_keys.c.updated_at).where(api_keys.c.id == key.id)
+        ).scalar_one()
+        writer = threading.Thread(target=lambda: revoked.append(store.revoke(key.id)))
+        writer.start()
+        time.sleep(0.3)  # the revoke waits for the row (SQLite: for the database)
+    writer.join(10)
+    (final,) = revoked
+    assert final.revoked_at is not None and final.name == "patched"
+    assert final.updated_at > patched_at > ahead.updated_at + 30
+    # A worker that polled between the two commits takes the revocation at its next poll.
+    worker = KeySnapshot()
+    worker.apply([dataclasses.replace(final, revoked_at=None, updated_at=patched_at)])
+    worker.apply(store.changed_since(worker.watermark - 5, {key.id: patched_at}))
+    assert worker.get(key.id) == final
+
+
+def test_a_commit_later_than_the_overlap_is_found_by_the_full_check(
+    store: KeyStore, database: Database
+) -> None:
+    """A revocation stamped long before it committed (a stalled writer) is below every
+    poll's look-back; the periodic comparison of every key's stamp still finds it."""
+    key, secret = store.create(name="victim")
+    worker = KeySnapshot()
+    worker.load(store)
+    with database.engine.begin() as conn:  # as if committed 60 s after its stamp
+        conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key.id)
+            .values(revoked_at=time.time(), updated_at=key.updated_at - 60)
+        )
+    later, _ = store.create(name="someone-else")
+    known = {k.id: k.updated_at for k in [key, later]}
+    assert store.changed_since(later.updated_at - 5, known) == []  # the usual poll misses it
+    worker.apply(store.changed_since(None, known))
+    assert worker.lookup(secret) is None

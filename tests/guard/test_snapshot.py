@@ -175,18 +175,17 @@ class FlakyStore:
     def __init__(self, keys: list[ApiKey]) -> None:
         self.keys = keys
         self.down = True
-        self.asked: list[float] = []
+        self.asked: list[float | None] = []
 
     def changed_since(
-        self, watermark: float, known: dict[str, float] | None = None
+        self, watermark: float | None, known: dict[str, float] | None = None
     ) -> list[ApiKey]:
         self.asked.append(watermark)
         if self.down:
             raise ConnectionRefusedError("connection refused\nsecond line")
         known = known or {}
-        return [
-            k for k in self.keys if k.updated_at >= watermark and known.get(k.id) != k.updated_at
-        ]
+        since = float("-inf") if watermark is None else watermark
+        return [k for k in self.keys if k.updated_at >= since and known.get(k.id) != k.updated_at]
 
 
 def test_database_errors_are_logged_once_a_minute_and_retried(
@@ -218,3 +217,26 @@ def test_database_errors_are_logged_once_a_minute_and_retried(
     assert any("works again" in r.getMessage() for r in caplog.records)
     # Every poll looked back OVERLAP_S before the newest change it had applied.
     assert store.asked[0] == 1_000.0 - OVERLAP_S
+
+
+def test_a_poll_compares_every_key_once_per_full_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatehouse.guard import snapshot as module
+
+    key, _ = make_key("key_a", 1_000.0)
+    snapshot = KeySnapshot()
+    snapshot.apply([key])
+    store = FlakyStore([key])
+    store.down = False
+    clock = [0.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    snapshot._next_full_check = module.FULL_CHECK_S
+
+    async def polls() -> None:
+        for t in (1.0, 2.0, module.FULL_CHECK_S, module.FULL_CHECK_S + 1, 2 * module.FULL_CHECK_S):
+            clock[0] = t
+            assert await snapshot.refresh_now(store)  # type: ignore[arg-type]
+
+    asyncio.run(polls())
+    since = 1_000.0 - OVERLAP_S
+    assert store.asked == [since, since, None, since, None]
+    snapshot.close()

@@ -8,7 +8,6 @@ into this worker's snapshot at once; other workers and replicas see them within
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -53,7 +52,9 @@ class KeyRoutes:
         self.authorize(request, "admin")
         team = request.query.get("team") or None
         revoked = request.query.get("include_revoked") in ("1", "true")
-        keys = await _in_thread(lambda: self.store.list(team=team, include_revoked=revoked))
+        keys = await self.guard.snapshot.in_thread(
+            lambda: self.store.list(team=team, include_revoked=revoked)
+        )
         return _json({"object": "list", "data": [k.view() for k in keys]})
 
     async def show(self, request: web.Request) -> web.Response:
@@ -97,14 +98,14 @@ class KeyRoutes:
         return _json({"object": "list", "data": await self.guard.spend_of(found)})
 
     async def _get(self, key_id: str) -> ApiKey:
-        key = await _in_thread(lambda: self.store.get(key_id))
+        key = await self.guard.snapshot.in_thread(lambda: self.store.get(key_id))
         if key is None:
             raise NotFound(f"no key {key_id!r}", code="key_not_found")
         return key
 
     async def _write(self, write: Callable[[], Any], key_id: str | None = None) -> Any:
         try:
-            result = await _in_thread(write)
+            result = await self.guard.snapshot.in_thread(write)
         except KeyError:
             raise NotFound(f"no active key {key_id!r}", code="key_not_found") from None
         except ValueError as exc:
@@ -187,10 +188,6 @@ def _epoch(value: Any) -> float:
     if seconds is None:
         raise ValueError("must be Unix seconds or an ISO 8601 time")
     return seconds
-
-
-async def _in_thread(fn: Callable[[], Any]) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, fn)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

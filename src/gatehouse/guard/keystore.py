@@ -126,16 +126,18 @@ class KeyStore:
             return [_key_or_refused(row) for row in conn.execute(query).mappings()]
 
     def changed_since(
-        self, watermark: float, known: Mapping[str, float] | None = None
+        self, watermark: float | None, known: Mapping[str, float] | None = None
     ) -> builtins.list[ApiKey]:
-        """Keys written at or after ``watermark`` (revoked ones included), oldest change
-        first; with ``known`` (id -> updated_at already held), only the ones that differ.
+        """Keys written at or after ``watermark`` (revoked ones included; None: every
+        key), oldest change first; with ``known`` (id -> updated_at already held), only
+        the ones that differ.
 
         A poll re-reads a few seconds of changes (for writes that commit out of order);
         asking for ids and stamps first keeps it from parsing the same rows every time.
         """
+        since = [] if watermark is None else [_c.updated_at >= watermark]
         if known is not None:
-            stamps = sa.select(_c.id, _c.updated_at).where(_c.updated_at >= watermark)
+            stamps = sa.select(_c.id, _c.updated_at).where(*since)
             with self.database.engine.connect() as conn:
                 ids = [i for i, at in conn.execute(stamps) if known.get(i) != at]
                 keys: builtins.list[ApiKey] = []
@@ -143,7 +145,7 @@ class KeyStore:
                     rows = sa.select(api_keys).where(_c.id.in_(ids[start : start + 500]))
                     keys += [_key_or_refused(row) for row in conn.execute(rows).mappings()]
             return sorted(keys, key=lambda k: k.updated_at)
-        query = sa.select(api_keys).where(_c.updated_at >= watermark).order_by(_c.updated_at)
+        query = sa.select(api_keys).where(*since).order_by(_c.updated_at)
         with self.database.engine.connect() as conn:
             return [_key_or_refused(row) for row in conn.execute(query).mappings()]
 
@@ -167,6 +169,7 @@ class KeyStore:
         """Revoke a key for good; revoking it again changes nothing. KeyError if unknown."""
         now = time.time()
         with self.database.engine.begin() as conn:
+            _lock(conn, key_id)
             conn.execute(
                 api_keys.update()
                 .where(_c.id == key_id, _c.revoked_at.is_(None))
@@ -181,6 +184,7 @@ class KeyStore:
         with self.database.engine.begin() as conn:
             # The revoked check and the write are one statement: a concurrent revoke
             # can never be undone by an update or a rotation that read the row first.
+            _lock(conn, key_id)
             done = conn.execute(
                 api_keys.update()
                 .where(_c.id == key_id, _c.revoked_at.is_(None))
@@ -191,6 +195,19 @@ class KeyStore:
             key = _read(conn, key_id)
         assert key is not None
         return key
+
+
+def _lock(conn: sa.Connection, key_id: str) -> None:
+    """Hold the key's row until the transaction ends, before its stamp is computed.
+
+    On PostgreSQL a second writer of the same row blocks in its UPDATE but keeps the
+    newest stamp it read before blocking, so two versions could get the same stamp
+    (and a worker that holds the first would never take the second: a lost revocation).
+    Taking the row lock in a statement of its own makes the UPDATE read the stamps after
+    the other writer committed. SQLite ignores FOR UPDATE: its one writer lock is taken
+    by the UPDATE itself, before the stamp subquery runs.
+    """
+    conn.execute(sa.select(_c.id).where(_c.id == key_id).with_for_update())
 
 
 def _stamp(now: float) -> sa.ColumnElement[float]:

@@ -2,7 +2,9 @@
 
 No call queries the database. ``run`` polls the store for keys written since the last
 poll and applies them, so a revocation or a rotation reaches every worker of every
-replica within one refresh interval (plus the query's time).
+replica within one refresh interval (plus the query's time). The store is read on a
+thread of the snapshot's own, so other work in threads (request-log queries, say)
+can never hold a revocation back.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from gatehouse.guard.keys import ApiKey, hash_secret
 from gatehouse.guard.keystore import KeyStore
@@ -22,7 +26,13 @@ log = logging.getLogger("gatehouse.guard")
 #: replica whose clock is a little behind, or committed after a later-stamped write,
 #: still shows up.
 OVERLAP_S = 5.0
+#: Every so often a poll compares every key's stamp, not only the recent ones: a write
+#: whose commit landed more than OVERLAP_S after its stamp (a stalled writer) is then
+#: applied at most this late instead of never.
+FULL_CHECK_S = 30.0
 _LOG_EVERY_S = 60.0
+
+T = TypeVar("T")
 
 
 class KeySnapshot:
@@ -43,6 +53,8 @@ class KeySnapshot:
         self._refreshing = asyncio.Lock()
         self._failures = 0
         self._last_error_log = float("-inf")
+        self._next_full_check = time.monotonic() + FULL_CHECK_S
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="gatehouse-keys")
 
     # --- the request path ---------------------------------------------------------
 
@@ -81,10 +93,16 @@ class KeySnapshot:
 
     async def load_async(self, store: KeyStore) -> None:
         """``load`` with the query in a thread; database errors are raised."""
-        loop = asyncio.get_running_loop()
         async with self._refreshing:
-            keys = await loop.run_in_executor(None, lambda: store.list(include_revoked=True))
+            keys = await self.in_thread(lambda: store.list(include_revoked=True))
             self._replace(keys)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run a store call on the snapshot's own thread (also the admin API's key writes)."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn)
+
+    def close(self) -> None:
+        self._io.shutdown(wait=False, cancel_futures=True)
 
     def _replace(self, keys: list[ApiKey]) -> None:
         by_id: dict[str, ApiKey] = {}
@@ -111,15 +129,19 @@ class KeySnapshot:
         Never raises for a database error, which is logged like the loop's: the write
         it follows has succeeded, and the next poll will bring it. False if it failed.
         """
-        loop = asyncio.get_running_loop()
         async with self._refreshing:
-            since = self.watermark - OVERLAP_S
+            since: float | None = self.watermark - OVERLAP_S
+            full = time.monotonic() >= self._next_full_check
+            if full:
+                since = None
             try:
                 known = {k.id: k.updated_at for k in self._by_id.values()}
-                keys = await loop.run_in_executor(None, store.changed_since, since, known)
+                keys = await self.in_thread(lambda: store.changed_since(since, known))
             except Exception as exc:  # any driver's error: logged, retried next tick
                 self._failed(exc)
                 return False
+            if full:
+                self._next_full_check = time.monotonic() + FULL_CHECK_S
             self.apply(keys)
         if self._failures:
             log.info("key refresh works again after %d failed attempt(s)", self._failures)
