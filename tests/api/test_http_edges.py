@@ -302,3 +302,30 @@ def test_responses_do_not_advertise_the_stack(gateway, http):
         http.get(gateway.base + "/healthz"),
     ):
         assert response.headers["server"] == "gatehouse"
+
+
+def test_a_malformed_header_line_never_puts_its_secret_in_the_log(gateway, caplog):
+    """aiohttp refuses the request before the gateway sees it, and would log the raw
+    line that failed: an Authorization header with a stray control character, say."""
+    import socket
+
+    secret = "gh-" + "S3cr3tValueThatMustNeverBeLogged" * 2
+    caplog.set_level("INFO")
+    port = int(gateway.base.rsplit(":", 1)[1])
+    lines = [
+        f"Authorization: Bearer {secret}\x01\r\n",  # a control character
+        f"Authorization: Bearer {secret}{'A' * 9000}\r\n",  # past aiohttp's line limit
+    ]
+    for line in lines:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                + line.encode()
+                + b"Content-Length: 2\r\n\r\n{}"
+            )
+            assert s.recv(4096).startswith(b"HTTP/1.0 400")
+    wait_for(lambda: len([r for r in caplog.records if r.name == "aiohttp.server"]) >= 2)
+    refused = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert {r.levelname for r in refused} == {"WARNING"}
+    assert "malformed HTTP request" in refused[0].getMessage()
+    assert "S3cr3tValue" not in caplog.text

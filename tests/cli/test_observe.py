@@ -248,3 +248,35 @@ def test_logs_tail_follow_picks_up_a_later_call(start_gateway, mock_upstream):
     shown = [line for line in follower.lines if line.strip()]
     assert len(shown) == 2, shown  # each call once, not again at every poll
     assert before in shown[0] and after in shown[1]
+
+
+def test_the_cli_never_follows_a_redirect_with_the_key(loop_thread):
+    """A redirect (an ingress's login page, say) would take the admin key to its host."""
+    from aiohttp import web
+
+    seen: list[str | None] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        return web.json_response({})
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/elsewhere")
+
+    app = web.Application()
+    app.router.add_get("/elsewhere", elsewhere)
+    app.router.add_get("/admin/api/stats", redirect)
+    runner = web.AppRunner(app)
+    loop_thread.run(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop_thread.run(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        result = cli("stats", "--url", f"http://127.0.0.1:{port}")
+    finally:
+        loop_thread.run(runner.cleanup())
+    assert result.returncode == 1
+    said = " ".join(result.stderr.split())
+    assert "HTTP 302" in said and "not followed" in said, said
+    assert seen == []
+    assert ADMIN_KEY not in result.stderr

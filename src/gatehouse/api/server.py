@@ -17,18 +17,38 @@ import tempfile
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gatehouse import __version__, logs
 from gatehouse.api.app import build_app
 from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
 from gatehouse.config.schema import reference_errors
+from gatehouse.guard.limiter import LimiterUnsupported
 from gatehouse.pipeline import Gateway
 from gatehouse.supervisor import port_is_free, run_async, run_workers
 from gatehouse.telemetry.hub import StoreNotReady
 from gatehouse.telemetry.metrics import METRICS_DIR_ENV
 
 log = logging.getLogger("gatehouse.server")
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs a request it can't parse at ERROR with the raw line that failed, an
+    ``Authorization`` header's secret included: keep only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed HTTP request from %s (%s, status %s)"
+            record.args = (peer, type(exc).__name__, exc.code)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_MALFORMED = _MalformedRequests()
 
 
 class Server:
@@ -42,6 +62,7 @@ class Server:
         self.port: int = config.server.port
 
     async def start(self) -> None:
+        logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: the same object
         await self.gateway.start()
         app = build_app(self.gateway)
         access_log: Any = (
@@ -159,7 +180,7 @@ async def _serve_until_signalled(config: Config, reuse_port: bool) -> None:
     server = Server(config, reuse_port=reuse_port)
     try:
         await server.start()
-    except StoreNotReady as exc:
+    except (StoreNotReady, LimiterUnsupported) as exc:
         log.error("%s", exc)
         await server.gateway.close()
         raise SystemExit(1) from None

@@ -13,6 +13,25 @@ import typer
 from rich.console import Console
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would send the Authorization header (an admin key) on
+    to whatever host the redirect names."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 # gatehouse.guard.access.ADMIN_KEY_ENV, not imported: it pulls in the store (slow start).
 ADMIN_KEY_ENV = "GATEHOUSE_ADMIN_KEY"
 err = Console(stderr=True)
@@ -44,7 +63,7 @@ def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
         full += "?" + urllib.parse.urlencode(query)
     try:
         request = urllib.request.Request(full, headers={"Authorization": f"Bearer {key}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with _opener.open(request, timeout=10) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
@@ -53,6 +72,9 @@ def admin_get(url: str, path: str, query: dict[str, str] | None = None) -> Any:
             message = exc.reason
         if exc.code in (401, 403):  # the server can't know where the CLI got the key
             message = f"{message} (the key sent is ${ADMIN_KEY_ENV})"
+        elif 300 <= exc.code < 400:
+            where = exc.headers.get("Location", "?")
+            message = f"redirected to {where}; not followed (the key would go along)"
         err.print(f"{full}: HTTP {exc.code}: {message}", markup=False)
         raise typer.Exit(1) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
