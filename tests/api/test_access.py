@@ -19,6 +19,8 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
     ("POST", "/v1/chat/completions", CHAT, "app"),
     ("POST", "/v1/completions", {"model": "chat", "prompt": "hi"}, "app"),
     ("POST", "/v1/embeddings", {"model": "chat", "input": "hi"}, "app"),
+    ("POST", "/v1/messages", {**CHAT, "max_tokens": 16}, "app"),
+    ("POST", "/v1/messages/count_tokens", CHAT, "app"),
     ("GET", "/admin/api/status", None, "viewer"),
     ("GET", "/admin/api/deployments", None, "viewer"),
     ("GET", "/admin/api/route/explain?model=chat", None, "viewer"),
@@ -87,7 +89,11 @@ def test_every_endpoint_checks_every_role(gw: GatewayServer) -> None:
             if not ok:
                 failures.append(f"{method} {path} as {who}: {resp.status_code} {resp.text[:120]}")
             if not allowed:
-                assert resp.json()["error"]["code"] == "insufficient_role"
+                error = resp.json()["error"]
+                if path.startswith("/v1/messages"):  # Anthropic's shape: no code
+                    assert error["type"] == "permission_error"
+                else:
+                    assert error["code"] == "insufficient_role"
         # Without a key every endpoint is a 401 in OpenAI's shape.
         resp = _call(gw, method, path.format(**ids), body, None)
         if resp.status_code != 401 or resp.json()["error"]["type"] != "authentication_error":
@@ -186,11 +192,23 @@ def test_team_scoped_reader_sees_only_its_team(gw: GatewayServer) -> None:
         resp = _call(gw, "POST", "/v1/chat/completions", CHAT, secret)
         assert resp.status_code == 200
         sent[team] = resp.headers["x-request-id"]
+    # Both teams' clients send the same x-request-id, blue's last.
+    traces = {}
+    for team, secret in (("red", red), ("blue", blue)):
+        resp = httpx.post(
+            gw.base + "/v1/chat/completions",
+            json=CHAT,
+            headers={"Authorization": f"Bearer {secret}", "x-request-id": "dup-id"},
+        )
+        assert resp.status_code == 200
+        traces[team] = resp.headers["x-gatehouse-trace-id"]
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
     def recorded() -> bool:
         rows = httpx.get(f"{gw.base}/admin/api/requests", headers=admin).json()["data"]
-        return {r["id"] for r in rows} >= set(sent.values())
+        return {r["id"] for r in rows} >= set(sent.values()) and {
+            r["trace_id"] for r in rows
+        } >= set(traces.values())
 
     assert wait_for(recorded)
     mine = _call(gw, "GET", "/admin/api/requests", None, red_reader).json()["data"]
@@ -201,6 +219,11 @@ def test_team_scoped_reader_sees_only_its_team(gw: GatewayServer) -> None:
     assert (
         _call(gw, "GET", f"/admin/api/requests/{sent['red']}", None, red_reader).status_code == 200
     )
+    # A client id another team reused later still finds the team's own call.
+    dup = _call(gw, "GET", "/admin/api/requests/dup-id", None, red_reader)
+    assert dup.status_code == 200 and dup.json()["trace_id"] == traces["red"]
+    latest = httpx.get(f"{gw.base}/admin/api/requests/dup-id", headers=admin).json()
+    assert latest["trace_id"] == traces["blue"]
     stats = _call(gw, "GET", "/admin/api/stats?group_by=team", None, red_reader).json()
     assert [g["group"] for g in stats["groups"]] == ["red"]
     everyone = httpx.get(f"{gw.base}/admin/api/stats?group_by=team", headers=admin).json()

@@ -207,3 +207,12 @@ def test_trace_joins_a_multi_step_call_in_order(store: tuple[BatchWriter, Querie
     assert summary["total_tokens"] == 140
     assert summary["errors"] == 2
     assert queries.trace("0" * 32) is None
+
+
+def test_a_cursor_with_a_nul_is_refused_not_an_error(store: tuple[BatchWriter, Queries]) -> None:
+    """PostgreSQL can't hold NUL in text: such a cursor is the caller's mistake."""
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b'[1.0,"a\\u0000b"]').decode().rstrip("=")
+    with pytest.raises(InvalidQuery, match="cursor"):
+        store[1].list_requests(cursor=cursor)

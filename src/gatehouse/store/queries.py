@@ -125,18 +125,21 @@ class Queries:
         next_cursor = _encode_cursor(rows[-1]["received_at"], rows[-1]["id"]) if more else None
         return RequestPage(rows, next_cursor)
 
-    def get_record(self, request_id: str) -> RequestRecord | None:
+    def get_record(self, request_id: str, team: str | None = None) -> RequestRecord | None:
         """The call exactly as it was written (bodies as bytes), or None.
 
         ``request_id`` is the gateway's id or, failing that, an x-request-id a client
-        sent (the latest call that sent it: clients may reuse theirs).
+        sent (the latest call that sent it: clients may reuse theirs). With ``team``,
+        only that team's calls are looked at, so another team reusing the client's id
+        can't hide the team's own call.
         """
+        of_team = [] if team is None else [_R.team_id == team]
         with self.db.engine.connect() as conn:
-            row = conn.execute(sa.select(*requests.c).where(_R.id == request_id)).first()
+            row = conn.execute(sa.select(*requests.c).where(_R.id == request_id, *of_team)).first()
             if row is None:
                 row = conn.execute(
                     sa.select(*requests.c)
-                    .where(_R.client_request_id == request_id)
+                    .where(_R.client_request_id == request_id, *of_team)
                     .order_by(_R.received_at.desc())
                     .limit(1)
                 ).first()
@@ -160,14 +163,16 @@ class Queries:
         del record["attempt_count"]
         return cast(RequestRecord, record)
 
-    def get_request(self, request_id: str, with_body: bool = True) -> dict[str, Any] | None:
+    def get_request(
+        self, request_id: str, with_body: bool = True, team: str | None = None
+    ) -> dict[str, Any] | None:
         """The full call, JSON-able: attempts, metadata and (optionally) the body.
 
         Each body side comes with its encoding: ``"utf-8"`` (shown as text) when the
         bytes are valid UTF-8 and stored in clear, else ``"base64"`` (binary or
         encrypted at rest).
         """
-        record = self.get_record(request_id)
+        record = self.get_record(request_id, team)
         if record is None:
             return None
         out: dict[str, Any] = dict(record)
@@ -297,7 +302,9 @@ def _encode_cursor(received_at: float, request_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         at, request_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(at), str(request_id)
+        if not isinstance(request_id, str) or "\x00" in request_id:  # PostgreSQL refuses NUL
+            raise ValueError("not an id")
+        return float(at), request_id
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidQuery("invalid cursor") from exc
 
