@@ -335,3 +335,105 @@ def test_the_gateway_key_never_goes_upstream(
     assert sent["x-team-tag"] == "blue"
     assert "x-api-key" not in sent
     assert secret not in str(sent)
+
+
+class RedisSwitch:
+    """A TCP relay to the test's Redis that can be switched off: open connections are cut
+    and new ones refused, as when Redis restarts or the network between drops."""
+
+    def __init__(self, loop_thread: Any, redis_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(redis_url)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.db = parts.path.lstrip("/") or "0"
+        self.loop_thread = loop_thread
+        self.port = 0
+        self.server: Any = None
+        self.writers: list[Any] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/{self.db}"
+
+    async def _relay(self, reader: Any, writer: Any) -> None:
+        import asyncio
+
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: Any, dst: Any) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def on(self) -> None:
+        import asyncio
+
+        async def start() -> None:
+            self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+            self.port = self.server.sockets[0].getsockname()[1]
+
+        self.loop_thread.run(start())
+
+    def off(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            for writer in self.writers:
+                writer.close()
+            self.writers.clear()
+
+        self.loop_thread.run(stop())
+
+
+def test_a_settle_redis_missed_is_retried(
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    loop_thread: Any,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    """Redis away just when a call ends: its slot and its budget reservation come back
+    once Redis does, not when the lease ends (minutes later)."""
+    switch = RedisSwitch(loop_thread, redis_url)
+    switch.on()
+    cfg = config_for(
+        mock_upstream.url,
+        redis={"url": switch.url, "key_prefix": redis_prefix, "timeout_ms": 500},
+    )
+    cfg["models"]["chat"]["deployments"][0]["price"] = {"input": 1000.0, "output": 2000.0}
+    gw = start_gateway(cfg)
+    secret = gw.create_key(
+        name="one-slot",
+        limits=KeyLimits(max_concurrent=1),
+        budget=BudgetConfig(usd=100.0, period="day"),
+    )
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(_post, gw, secret, None, **{"x-mock-latency-ms": "1500"})
+        time.sleep(0.5)
+        switch.off()  # the call ends while Redis is away: its settle fails
+        assert slow.result().status_code == 200
+    time.sleep(0.5)
+    switch.on()
+    assert wait_for(lambda: _post(gw, secret).status_code == 200, timeout=10)
+    assert gw.guard.lease_s > 60  # the slot came back long before its lease would end
+    key_id = next(k.id for k in gw.guard.snapshot.active_keys() if k.name == "one-slot")
+
+    def settled() -> bool:
+        spend = httpx.get(f"{gw.base}/admin/api/keys/{key_id}", headers=ADMIN).json()["spend"]
+        return spend[0]["reserved_usd"] == 0 and spend[0]["spent_usd"] > 0
+
+    assert wait_for(settled, timeout=10)
+    metrics = httpx.get(f"{gw.base}/metrics").text
+    assert 'gatehouse_limiter_errors_total{action="settle"}' in metrics

@@ -70,11 +70,10 @@ def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: obj
         "t.yaml",
         {},
     )
-    key = ApiKey(
-        id="k", name="k", prefix="gh-", hash=b"x", limits=KeyLimits(max_concurrent=1), updated_at=1
-    )
+    limits = KeyLimits(max_concurrent=1, rpm=1)
+    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=limits, updated_at=1)
 
-    async def run() -> int:
+    async def run() -> list[int]:
         guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
         guard.limiter = limiter = _TimesOut()
         exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
@@ -83,11 +82,36 @@ def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: obj
         assert exchange.reservation is None
         await asyncio.sleep(0)  # the clean-up runs in the background
         await asyncio.sleep(0)
-        (rule,) = guard.policy.rules_for(key, "chat", 0).rules
-        ((used, _),) = await limiter.spend([rule])
-        return used
+        rules = guard.policy.rules_for(key, "chat", 0).rules
+        assert {r.kind for r in rules} == {"requests", "concurrent"}
+        return [used for used, _ in await limiter.spend(rules)]
 
-    assert asyncio.run(run()) == 0
+    assert asyncio.run(run()) == [0, 0]  # the requests entry too: that call was not served
+
+
+def test_the_reservation_bounds_every_choice_and_never_overflows() -> None:
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+                "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
+            }
+        ),
+        "t.yaml",
+        {},
+    )
+    policy = LimitPolicy(config, {"chat": (1.0, 2.0)})
+
+    def reserved(**body: object) -> tuple[int, int]:
+        return policy.estimate("chat", {"messages": [], **body}, 8)
+
+    assert reserved(max_tokens=1000) == (1008, 2008)
+    for n in (3, 3.0, "3"):  # as a lenient upstream (vLLM) reads n
+        assert reserved(max_tokens=1000, n=n) == (3008, 6008)
+    assert reserved(max_tokens=1000, n=2.5) == reserved(max_tokens=1000, n="two") == (1008, 2008)
+    assert policy.estimate("chat", {"prompt": "x", "best_of": 5, "max_tokens": 10}, 1) == (51, 101)
+    tokens, cost = reserved(max_tokens=1e308, n=10**30)
+    assert tokens > 10**12 and 0 < cost <= 2**62  # too large for any limit, not an error
 
 
 def test_reset_headers_are_written_as_openai_writes_them() -> None:
@@ -98,3 +122,29 @@ def test_reset_headers_are_written_as_openai_writes_them() -> None:
     assert reset_text(59.998) == "59.998s"
     assert reset_text(360) == "6m0s"
     assert reset_text(3723.5) == "1h2m3.5s"
+
+
+def test_a_lease_outlasts_a_deployment_allowed_longer_than_its_provider(tmp_path: object) -> None:
+    """A concurrency slot or a budget reservation must not lapse while its call runs."""
+    from gatehouse.guard.hub import Guard
+
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "providers": {
+                    "p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "timeout_s": 1}
+                },
+                "models": {
+                    "chat": {
+                        "deployments": [
+                            {"provider": "p", "model": "m", "timeouts": {"total_s": 1000}}
+                        ]
+                    }
+                },
+            }
+        ),
+        "t.yaml",
+        {},
+    )
+    guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
+    assert guard.lease_s > 1000 + config.routing.retry.budget_s

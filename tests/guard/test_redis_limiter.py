@@ -220,6 +220,28 @@ def test_all_or_nothing(engine: Harness):
     engine.run(body)
 
 
+def test_release_gives_back_everything_an_admission_took(engine: Harness):
+    """An admission whose answer was lost (a timeout, a cancelled caller) takes nothing:
+    not its requests entry, tokens, slot or reservation; an id never admitted, or
+    released twice, changes nothing."""
+    rpm = Rule("key:k1:rpm-2", "requests", 2, 60.0, "rpm")
+    rules = [rpm, TPM, CONC, BUDGET]
+
+    async def body(limiter: Limiter) -> None:
+        assert (await limiter.admit("kept", rules, 100, 50, 30)).admitted
+        assert (await limiter.admit("lost", rules, 300, 200, 30)).admitted
+        assert await limiter.spend(rules) == [(2, 0), (400, 0), (2, 0), (0, 250)]
+        for _ in range(2):
+            await limiter.release("lost", rules)
+        await limiter.release("never", rules)
+        assert await limiter.spend(rules) == [(1, 0), (100, 0), (1, 0), (0, 50)]
+        assert (await limiter.admit("next", rules, 100, 50, 30)).admitted  # rpm 2: room
+        await limiter.settle("lost", rules, 300, 200)  # a late settle charges nothing
+        assert await limiter.spend(rules) == [(2, 0), (200, 0), (2, 0), (0, 100)]
+
+    engine.run(body)
+
+
 def test_concurrent_leases(engine: Harness):
     async def body(limiter: Limiter) -> None:
         assert (await limiter.admit("a", [CONC], 0, 0, 0.3)).admitted
@@ -549,3 +571,67 @@ def test_random_operations_get_the_same_answers_from_both_engines(redis_engine: 
             assert await memory.spend(rules) == await redis_limiter.spend(rules), step
 
     redis_engine.run(body)
+
+
+def test_a_redis_that_accepts_but_never_answers_is_unavailable_within_the_timeout():
+    """Connecting and the handshake are inside the timeout too: a wedged Redis (stopped,
+    or behind a proxy whose backend is gone) must not hold calls for as long as it is
+    silent, and a handshake cut off must not leave a connection without its SELECT."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)  # the kernel accepts; nothing ever reads or answers
+    port = server.getsockname()[1]
+
+    async def main() -> None:
+        limiter = RedisLimiter(f"redis://127.0.0.1:{port}/3", timeout_s=0.2)
+        try:
+            for attempt in range(3):  # each reconnects: a fresh handshake to cut off
+                with pytest.raises(LimiterUnavailable):
+                    await asyncio.wait_for(limiter.admit(f"a{attempt}", [CONC], 0, 0, 30), 5)
+                with pytest.raises(LimiterUnavailable):
+                    await asyncio.wait_for(limiter.settle(f"a{attempt}", [CONC], 0, 0), 5)
+            pool = limiter._pool
+            idle = pool._available_connections + list(pool._in_use_connections)
+            assert idle and not any(c.is_connected for c in idle)
+        finally:
+            await limiter.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.close()
+
+
+def test_a_redis_older_than_7_is_refused_and_7_is_taken(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    from gatehouse.guard import redis_limiter
+    from gatehouse.guard.limiter import LimiterUnsupported
+    from gatehouse.guard.redis_limiter import redis_version
+
+    assert redis_version(b"# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n") == (
+        6,
+        2,
+    )
+    assert redis_version("redis_version:7.0.15\r\n") == (7, 0)
+    assert redis_version(b"no version here") == (0, 0)
+
+    async def main() -> None:
+        limiter = RedisLimiter(redis_url, timeout_s=5.0)
+        try:
+            await limiter.check()  # this machine's Redis is 7 or later
+            monkeypatch.setattr(redis_limiter, "MIN_REDIS", (99, 0))
+            with pytest.raises(LimiterUnsupported, match=r"too old .* 99\.0 or later"):
+                await limiter.check()
+        finally:
+            await limiter.close()
+        unreachable = RedisLimiter("redis://127.0.0.1:1/0", timeout_s=0.25)
+        try:
+            with pytest.raises(LimiterUnavailable):
+                await unreachable.check()
+        finally:
+            await unreachable.close()
+
+    asyncio.run(main())

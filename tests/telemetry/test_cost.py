@@ -375,3 +375,31 @@ def test_output_estimate_from_chunks_or_characters() -> None:
     # Chunks that carry several tokens each: the character floor wins.
     assert estimate_output_tokens(10, chars=400) == 100
     assert estimate_output_tokens() == 0
+
+
+def _attached(part: dict[str, object]) -> int:
+    return estimate_input_tokens({"messages": [{"role": "user", "content": [part]}]}) - 7
+
+
+def test_attachments_count_what_they_hold_not_their_base64() -> None:
+    """A 600 KB PDF by its length would be ~200,000 tokens and be refused by any tokens
+    limit for good; by its pages it is a few thousand."""
+    import base64
+    import os
+
+    pages = b"".join(b"%d 0 obj << /Type /Page /Parent 1 0 R >> endobj\n" % i for i in range(3))
+    pdf = b"%PDF-1.7\n1 0 obj << /Type /Pages /Count 3 >> endobj\n" + pages + os.urandom(600_000)
+    url = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
+    assert _attached({"type": "file", "file": {"file_data": url, "filename": "a.pdf"}}) == 6000
+    # Page objects packed in compressed object streams can't be counted: by size then.
+    packed = b"%PDF-1.7\n" + os.urandom(149_000)
+    data = base64.b64encode(packed).decode()
+    assert _attached({"type": "file", "file": {"file_data": data}}) == 3 * 2000
+    text = base64.b64encode(b"x" * 4000).decode()
+    assert _attached({"type": "file", "file": {"file_data": "data:text/plain;base64," + text}}) == (
+        1000
+    )
+    assert _attached({"type": "file", "file": {"file_id": "file-abc"}}) == 2000
+    wav = base64.b64encode(os.urandom(480_000)).decode()  # 15 s of 16 kHz 16-bit PCM
+    audio = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
+    assert 250 <= _attached(audio) <= 400

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gatehouse.config import Config
@@ -50,6 +50,12 @@ _SHORT_SECRET = 20
 #: A concurrency slot or budget reservation outlives its call by this much at most
 #: (when the process holding it dies), on top of the longest call the config allows.
 _LEASE_MARGIN_S = 60.0
+#: A settle that Redis didn't take is tried again after 0.5 s, 1 s, 2 s ... every 30 s at
+#: most, until the call's lease ends; at most this many wait at once (the rest lapse
+#: with their leases).
+_RETRY_FIRST_S = 0.5
+_RETRY_MAX_S = 30.0
+_MAX_WAITING = 10_000
 _COLUMNS: dict[str, SpendColumn] = {"key": "key_id", "team": "team_id", "user": "user_id"}
 
 
@@ -96,7 +102,8 @@ class Guard:
         self.record_spend = config.recording.enabled and config.recording.bodies != "none"
         self._database = database
         self._tasks: list[asyncio.Task[None]] = []
-        self._settling: set[asyncio.Task[None]] = set()
+        self._settling: set[asyncio.Task[Any]] = set()
+        self._waiting = 0  # settlements waiting to be retried
         self._alerted: set[tuple[str, float]] = set()
         self._last_error_log = 0.0
         self._last_settle_log = 0.0
@@ -104,7 +111,19 @@ class Guard:
     # --- life cycle -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every key before the first call; then keep the snapshot and spend fresh."""
+        """Load every key before the first call; then keep the snapshot and spend fresh.
+
+        A Redis too old for the limits is refused (LimiterUnsupported); one that can't be
+        reached yet is only logged: calls then fail open or closed, as configured.
+        """
+        try:
+            await self.limiter.check()
+        except LimiterUnavailable as exc:
+            log.warning(
+                "rate limits: %s; calls with limits fail %s until it answers",
+                exc,
+                "open" if self.fail_open else "closed",
+            )
         await self.snapshot.load_async(self.store)
         self._tasks.append(
             asyncio.create_task(self.snapshot.run(self.store, self.config.auth.refresh_interval_s))
@@ -120,7 +139,10 @@ class Guard:
                 await task
         if self._settling:
             await asyncio.wait(self._settling, timeout=2.0)
+            for task in list(self._settling):  # retrying for a Redis that is away
+                task.cancel()
         await self.limiter.close()
+        self.snapshot.close()
 
     # --- admission --------------------------------------------------------------
 
@@ -156,10 +178,9 @@ class Guard:
         exchange.reservation = Reservation(ruleset.rules, ruleset.budgets, admission.states)
 
     async def _release(self, request_id: str, rules: tuple[Rule, ...]) -> None:
-        with contextlib.suppress(LimiterUnavailable):  # else the lease will end it
-            await self.limiter.settle(request_id, rules, 0, 0)
+        await self._retrying(request_id, lambda: self.limiter.release(request_id, rules))
 
-    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
@@ -210,18 +231,55 @@ class Guard:
     async def _settle(
         self, request_id: str, reservation: Reservation, tokens: int, cost: int
     ) -> None:
-        try:
-            await self.limiter.settle(request_id, reservation.rules, tokens, cost)
-            if reservation.budgets and cost > 0:
+        rules = reservation.rules
+        settled = await self._retrying(
+            request_id, lambda: self.limiter.settle(request_id, rules, tokens, cost)
+        )
+        if settled and reservation.budgets and cost > 0:
+            try:
                 await self._check_thresholds(reservation.budgets)
-        except LimiterUnavailable as exc:
-            # The reservation lapses with its lease; the spend is re-read from the store.
-            now = time.monotonic()
-            if now - self._last_settle_log >= _LOG_EVERY_S:
-                self._last_settle_log = now
-                log.warning("could not settle request %s with Redis: %s", request_id, exc)
-        except Exception:
-            log.exception("settling request %s failed", request_id)
+            except LimiterUnavailable:
+                pass  # the next settled call of the budget checks again
+            except Exception:
+                log.exception("checking budget thresholds after %s failed", request_id)
+
+    async def _retrying(
+        self, request_id: str, write: Callable[[], Coroutine[Any, Any, None]]
+    ) -> bool:
+        """Run a settle or a give-back, retried while Redis is away (both are idempotent).
+
+        Given up when the call's lease ends (its slots and reservations lapse then
+        anyway) or when too many wait already; the spend is re-read from the store.
+        False if it never got through.
+        """
+        give_up = time.monotonic() + self.lease_s
+        delay = _RETRY_FIRST_S
+        while True:
+            try:
+                await write()
+                return True
+            except LimiterUnavailable as exc:
+                if self.metrics is not None:
+                    self.metrics.limiter_errors.labels("settle").value += 1
+                now = time.monotonic()
+                if now - self._last_settle_log >= _LOG_EVERY_S:
+                    self._last_settle_log = now
+                    log.warning(
+                        "could not settle request %s with Redis (retried until its lease ends): %s",
+                        request_id,
+                        exc,
+                    )
+                if now + delay > give_up or self._waiting >= _MAX_WAITING:
+                    return False
+            except Exception:
+                log.exception("settling request %s failed", request_id)
+                return False
+            self._waiting += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._waiting -= 1
+            delay = min(delay * 2, _RETRY_MAX_S)
 
     async def _check_thresholds(self, budgets: tuple[Budget, ...]) -> None:
         spends = await self.limiter.spend([b.rule for b in budgets])
@@ -324,6 +382,9 @@ def _longest_call_s(config: Config) -> float:
     retries = [config.routing.retry] + [m.retry for m in config.models.values() if m.retry]
     budget_s = max(r.budget_s for r in retries)  # no attempt starts after it
     attempt_s = max(p.timeout_s for p in config.providers.values())
+    for model in config.models.values():  # a deployment may allow itself longer
+        for dep in model.deployments:
+            attempt_s = max(attempt_s, dep.timeouts.total_s or 0.0)
     queue_s = config.routing.queue_timeout_s if config.routing.max_in_flight else 0.0
     return queue_s + budget_s + attempt_s
 

@@ -62,6 +62,10 @@ class LimiterUnavailable(Exception):
     """The shared store (Redis) could not be reached or answered with an error."""
 
 
+class LimiterUnsupported(Exception):
+    """The shared store can never serve the limits (a Redis older than the script needs)."""
+
+
 class Limiter(Protocol):
     """Counters of rate limits, concurrency and budgets, shared by whoever holds the engine.
 
@@ -105,11 +109,21 @@ class Limiter(Protocol):
     async def settle(self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int) -> None:
         """Once when an admitted call ends, with its rules, real tokens and real cost."""
 
+    async def release(self, request_id: str, rules: Sequence[Rule]) -> None:
+        """Give back everything an admission of ``request_id`` took, requests entries
+        included: its answer never reached the caller (a timeout, a cancelled caller),
+        so the call was not admitted by these counters. Idempotent; a no-op for an id
+        the rules don't hold."""
+
     async def spend(self, rules: Sequence[Rule]) -> list[tuple[int, int]]:
         """Per rule (spent, live reserved) of a budget, (used now, 0) of any other kind."""
 
     async def seed(self, rule: Rule, spent: int) -> None:
         """Raise a budget's spent to at least ``spent`` (restored from the request log)."""
+
+    async def check(self) -> None:
+        """At start-up: LimiterUnsupported if the engine can never work, LimiterUnavailable
+        if it can't be reached now."""
 
     async def close(self) -> None: ...
 

@@ -27,6 +27,11 @@ from gatehouse.guard.limiter import Admission, Rule, RuleState
 from gatehouse.guard.periods import period_end, period_label
 
 _MAX_CACHED = 10_000
+# Beyond any limit, and within Redis's 64-bit integers: a max_tokens of 1e308 is just
+# too large for every tokens limit, not an overflow.
+_MAX_RESERVED_TOKENS = 10**12
+_MAX_CHOICES = 128  # OpenAI's most n
+_MAX_RESERVED_COST = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +233,13 @@ class LimitPolicy:
         output = self.limits.output_tokens_estimate if asked is None else asked
         if "input" in body and "messages" not in body and "prompt" not in body:
             output = 0  # embeddings answer with vectors, not tokens
-        n = body.get("n")
-        if isinstance(n, int) and not isinstance(n, bool) and n > 1:
-            output *= n
+        # Every choice an upstream generates is paid for: n, and best_of (completions).
+        choices = max(_count(body.get("n")), _count(body.get("best_of")))
+        output = min(output, _MAX_RESERVED_TOKENS) * min(choices, _MAX_CHOICES)
         tokens = input_tokens + output
         price_in, price_out = self.max_prices.get(model, (0.0, 0.0))
         # USD per 1M tokens is micro-USD per token.
-        cost = math.ceil(input_tokens * price_in + output * price_out)
+        cost = min(math.ceil(input_tokens * price_in + output * price_out), _MAX_RESERVED_COST)
         return tokens, cost
 
 
@@ -343,6 +348,16 @@ def requested_output_tokens(body: dict[str, Any]) -> int | None:
             )
         asked = whole if asked is None else max(asked, whole)
     return asked
+
+
+def _count(value: Any) -> int:
+    """A count such as ``n`` as a lenient upstream reads it (3, 3.0 and "3" are 3); 1 for
+    anything else (the upstream refuses it or takes its default)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
+        return 1
+    return int(value) if value == value // 1 else 1
 
 
 def effective_limits(defaults: KeyLimits, own: KeyLimits) -> KeyLimits:

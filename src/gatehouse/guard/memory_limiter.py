@@ -166,6 +166,15 @@ class _Log:
         if reserved is not None and tokens > reserved:
             self._append(request_id, now, tokens - reserved, settled=True)
 
+    def release(self, request_id: str, now: float) -> None:
+        if self.weighted:
+            self.settle(request_id, 0, 0, now)
+            return
+        entry = self.index.get(request_id)
+        if entry is not None and entry.weight:  # stays in the log, weighing nothing
+            self.total -= entry.weight
+            entry.weight = 0
+
     def spend(self) -> tuple[int, int]:
         return self.total, 0
 
@@ -201,6 +210,9 @@ class _Leases:
         return len(self.live), 0.0
 
     def settle(self, request_id: str, tokens: int, cost: int, now: float) -> None:
+        self.live.pop(request_id)
+
+    def release(self, request_id: str, now: float) -> None:
         self.live.pop(request_id)
 
     def spend(self) -> tuple[int, int]:
@@ -265,6 +277,9 @@ class _Budget:
             if self.window > 0:
                 self.expires_at = now + self.window
 
+    def release(self, request_id: str, now: float) -> None:
+        self.settle(request_id, 0, 0, now)
+
     def seed(self, spent: int, now: float) -> None:
         if spent > self.spent:
             self.spent = spent
@@ -284,12 +299,15 @@ class MemoryLimiter:
     Methods are coroutines only to share the `Limiter` interface; none awaits, so under
     asyncio each runs to completion on its own (atomic). Counters that became empty are
     dropped by a sweep of a few counters per call, started once per `SWEEP_INTERVAL_S`.
+    Time is the monotonic clock: a step of the wall clock (NTP, a VM resumed) neither
+    lets a window hold more than its limit nor stretches leases. Every time it keeps is
+    relative (a window, a lease, a budget period's remaining seconds), so that is enough.
     """
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
         late_settle_s: float = LATE_SETTLE_S,
     ) -> None:
         self._clock = clock
@@ -334,6 +352,13 @@ class MemoryLimiter:
             if counter is not None:
                 counter.settle(request_id, tokens, cost, now)
 
+    async def release(self, request_id: str, rules: Sequence[Rule]) -> None:
+        now = self._clock()
+        for rule in rules:
+            counter = self._existing(rule, now)
+            if counter is not None:
+                counter.release(request_id, now)
+
     async def spend(self, rules: Sequence[Rule]) -> list[tuple[int, int]]:
         now = self._clock()
         self._sweep(now)
@@ -347,6 +372,9 @@ class MemoryLimiter:
         counter = self._counter(rule, now)
         assert isinstance(counter, _Budget)
         counter.seed(spent, now)
+
+    async def check(self) -> None:
+        pass  # nothing to reach
 
     async def close(self) -> None:
         self._counters.clear()

@@ -41,6 +41,7 @@ from gatehouse.guard.limiter import (
     LATE_SETTLE_S,
     Admission,
     LimiterUnavailable,
+    LimiterUnsupported,
     Rule,
     check_amounts,
     make_admission,
@@ -48,6 +49,8 @@ from gatehouse.guard.limiter import (
 
 #: Connections per engine; one script call takes ~0.1 ms, so few serve many calls.
 POOL_SIZE = 32
+#: PEXPIRE's GT and NX options, which the script uses, came with Redis 7.0.
+MIN_REDIS = (7, 0)
 #: Tuples of rules whose framed arguments are kept; as many as the policy keeps rule sets.
 MAX_FRAMED = 10_000
 #: The script's ARGV before the rules' fields: op, request id, tokens, cost, lease, grace.
@@ -98,7 +101,8 @@ class RedisLimiter:
         # failing, as redis-py's default pool does past its size. No retries: the caller
         # has a latency budget and an on_error policy. (A retried admit would be harmless
         # anyway: an id is counted once.) No socket timeout: `_call` bounds the whole
-        # exchange instead, with one timer rather than one per write and per read.
+        # exchange, connecting and the handshake included, with one timer rather than one
+        # per write and per read.
         self._pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
@@ -106,6 +110,7 @@ class RedisLimiter:
             socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
+            redis_connect_func=_handshake,
         )
         self._timeout_s = timeout_s
         self._prefix = prefix
@@ -137,6 +142,11 @@ class RedisLimiter:
             if settled is not None:
                 await self._run("settle", settled, request_id, tokens, cost, 0)
 
+    async def release(self, request_id: str, rules: Sequence[Rule]) -> None:
+        if rules:
+            every, _ = self._framed_for(rules)
+            await self._run("release", every, request_id, 0, 0, 0)
+
     async def spend(self, rules: Sequence[Rule]) -> list[tuple[int, int]]:
         if not rules:
             return []
@@ -149,6 +159,23 @@ class RedisLimiter:
             raise ValueError(f"only a budget rule can be seeded, not {rule.kind!r}")
         every, _ = self._framed_for((rule,))
         await self._run("seed", every, "", 0, spent, 0)
+
+    async def check(self) -> None:
+        """Refuse a Redis older than 7.0: the script's PEXPIRE ... GT/NX would fail on
+        every call with a tokens, concurrency or budget rule, after writing part of it."""
+        command = b"*2\r\n" + _bulk(b"INFO") + _bulk(b"server")
+        try:
+            info = await self._call(command)
+        except TimeoutError as exc:
+            raise LimiterUnavailable(f"Redis did not answer within {self._timeout_s}s") from exc
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(f"Redis: {exc}") from exc
+        version = redis_version(info)
+        if version < MIN_REDIS:
+            raise LimiterUnsupported(
+                f"Redis {'.'.join(map(str, version))} at redis.url is too old for the limit "
+                f"counters: {'.'.join(map(str, MIN_REDIS))} or later is needed"
+            )
 
     async def close(self) -> None:
         await self._pool.disconnect()
@@ -205,24 +232,54 @@ class RedisLimiter:
         Redis without the script (restarted, flushed, failed over) answers NOSCRIPT before
         running anything: the script is loaded and the command sent once more.
         """
-        conn = await self._pool.get_connection()
-        try:
-            async with asyncio.timeout(self._timeout_s):
+        async with asyncio.timeout(self._timeout_s):
+            # Inside the timer: a connection the pool (re)connects first, to a Redis that
+            # accepts but never answers, would otherwise wait as long as Redis is silent.
+            conn = await self._pool.get_connection()
+            try:
                 try:
                     return await _exchange(conn, command)
                 except NoScriptError:
                     await _exchange(conn, self._load_script)
                     return await _exchange(conn, command)
-        except ResponseError:
-            raise  # an error reply, read whole: the connection is ready for the next call
-        except BaseException:
-            # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the reply
-            # may still come, so the connection must not serve another call as it is. The
-            # pool reconnects it on its next use.
-            await conn.disconnect(nowait=True)
-            raise
-        finally:
-            await self._pool.release(conn)
+            except ResponseError:
+                raise  # an error reply, read whole: the connection is ready for the next call
+            except BaseException:
+                # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the
+                # reply may still come, so the connection must not serve another call as it
+                # is. The pool reconnects it on its next use.
+                await conn.disconnect(nowait=True)
+                raise
+            finally:
+                await self._pool.release(conn)
+
+
+def redis_version(info: bytes | str) -> tuple[int, ...]:
+    """The (major, minor) in the answer to INFO server; (0, 0) if it names none."""
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else info
+    for line in text.splitlines():
+        if line.startswith("redis_version:"):
+            parts = line.split(":", 1)[1].strip().split(".")
+            try:
+                return tuple(int(p) for p in parts[:2])
+            except ValueError:
+                break
+    return (0, 0)
+
+
+async def _handshake(conn: AbstractConnection) -> None:
+    """redis-py's handshake (AUTH, SELECT, ...), undone when it is cut off.
+
+    redis-py disconnects a connection whose handshake fails with a Redis error, but not
+    one whose handshake is cancelled (our timeout): that connection would stay
+    connected without its SELECT or AUTH, and the next call on it would use the
+    wrong database.
+    """
+    try:
+        await conn.on_connect()
+    except BaseException:
+        await conn.disconnect(nowait=True)
+        raise
 
 
 async def _exchange(conn: AbstractConnection, command: bytes) -> Any:

@@ -7,8 +7,10 @@ per (deployment, model), so pricing a finished call is a dict lookup and a few m
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import math
+import re
 import time
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -312,6 +314,16 @@ def _epoch(v: Any) -> float:
 _MESSAGE_OVERHEAD = 4  # role and separators the chat template adds per message
 _REPLY_OVERHEAD = 3  # the assistant turn the template opens for the answer
 _IMAGE_TOKENS = 85  # OpenAI's cost of a low-detail image; high detail costs more
+# Attachments are estimated from what they hold, never from the length of their base64
+# (which would make a 600 KB PDF 200,000 tokens): a PDF page costs its text plus an
+# image of the page, 1,500-3,000 tokens at Anthropic and OpenAI; audio about 10 tokens
+# a second (OpenAI's 100 ms per token), its length guessed from 16 kB a second (PCM
+# at 8 kHz, or compressed audio at 128 kbit/s), which overcounts higher-rate PCM.
+_PDF_PAGE_TOKENS = 2000
+_PDF_BYTES_PER_PAGE = 50_000  # when the page objects can't be counted (object streams)
+_AUDIO_BYTES_PER_S = 16_000
+_AUDIO_TOKENS_PER_S = 10
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
 
 def estimate_text_tokens(text: str) -> int:
@@ -380,9 +392,35 @@ def _content_tokens(content: Any) -> int:
                 total += estimate_text_tokens(part["text"])
             elif kind in ("image_url", "image", "input_image"):
                 total += _IMAGE_TOKENS
+            elif kind == "file" and isinstance(part.get("file"), Mapping):
+                total += _file_tokens(part["file"])
+            elif kind == "input_audio" and isinstance(part.get("input_audio"), Mapping):
+                data = part["input_audio"].get("data")
+                seconds = _base64_size(data) / _AUDIO_BYTES_PER_S if isinstance(data, str) else 0
+                total += math.ceil(seconds * _AUDIO_TOKENS_PER_S)
             else:
                 total += _json_tokens(part)
     return total
+
+
+def _file_tokens(file: Mapping[str, Any]) -> int:
+    """A file part: a PDF by its pages, other data as text; by id alone, one page."""
+    data = file.get("file_data")
+    if not isinstance(data, str):
+        return _PDF_PAGE_TOKENS
+    head, _, payload = data.partition(",") if data.startswith("data:") else ("", "", data)
+    try:
+        raw = binascii.a2b_base64(payload)
+    except (binascii.Error, ValueError):
+        return estimate_text_tokens(payload)
+    if "pdf" in head or raw.startswith(b"%PDF"):
+        pages = len(_PDF_PAGE.findall(raw)) or math.ceil(len(raw) / _PDF_BYTES_PER_PAGE)
+        return pages * _PDF_PAGE_TOKENS
+    return (len(raw) + 3) // 4
+
+
+def _base64_size(data: str) -> int:
+    return len(data) * 3 // 4
 
 
 def _prompt_tokens(prompt: Any) -> int:

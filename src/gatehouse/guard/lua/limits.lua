@@ -5,7 +5,7 @@
 -- Time is Redis's own (TIME) in integer microseconds: every replica shares one clock and
 -- no score is rounded (1.8e15 is far inside a double's exact integers).
 --
--- ARGV: op ("admit" | "settle" | "spend" | "seed"), request id, tokens, cost (micro-USD;
+-- ARGV: op ("admit" | "settle" | "release" | "spend" | "seed"), request id, tokens, cost (micro-USD;
 --       seed: the spent to restore), lease us, late-settle us,
 --       then every rule in one string, three space-separated fields per rule:
 --       "kind limit window-us kind limit window-us ..." (budget window: until the period
@@ -356,6 +356,11 @@ if op == 'admit' then
   return out
 elseif op == 'settle' then
   for _, r in ipairs(rules) do settle(r) end
+  return 0
+elseif op == 'release' then -- settle with nothing used, and take back requests entries
+  for _, r in ipairs(rules) do
+    if r.kind == 'requests' then redis.call('ZREM', r.log, id) else settle(r) end
+  end
   return 0
 elseif op == 'spend' then
   local out = {}
