@@ -88,3 +88,17 @@ def test_metrics_add_up_across_workers(tmp_path, upstream_proc):  # noqa: F811
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_metrics_can_require_a_viewer_key(start_gateway, mock_upstream):
+    cfg = config_for(mock_upstream.url)
+    cfg["metrics"] = {"require_key": True}
+    gw = start_gateway(cfg)
+    viewer = gw.create_key(name="prometheus", roles=("viewer",))
+    app = gw.create_key(name="app-only")
+    assert httpx.get(f"{gw.base}/metrics").status_code == 401
+    refused = httpx.get(f"{gw.base}/metrics", headers={"Authorization": f"Bearer {app}"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "insufficient_role"
+    page = httpx.get(f"{gw.base}/metrics", headers={"Authorization": f"Bearer {viewer}"})
+    assert page.status_code == 200 and "gatehouse_requests_total" in page.text
+    assert "prometheus" not in page.text and viewer not in page.text

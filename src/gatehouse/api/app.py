@@ -50,8 +50,12 @@ def build_app(gateway: Gateway) -> web.Application:
 
     metrics = gateway.telemetry.metrics
     if metrics is not None:
+        keyed = gateway.config.metrics.require_key
+        access = gateway.guard.access
 
         async def metrics_page(request: web.Request) -> web.Response:
+            if keyed:
+                access.authenticate(request.headers, "viewer")
             # Rendering merges the other workers' snapshot files: off the loop.
             loop = asyncio.get_running_loop()
             body = await loop.run_in_executor(None, metrics.render)

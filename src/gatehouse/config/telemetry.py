@@ -96,6 +96,12 @@ class TracingConfig(_Strict):
 
 class MetricsConfig(_Strict):
     enabled: bool = Field(True, description="Serve GET /metrics in Prometheus text format.")
+    require_key: bool = Field(
+        False,
+        description="GET /metrics needs a key with the viewer role (or above), sent as "
+        "`Authorization: Bearer …` (Prometheus: `authorization: {credentials: …}`). Off by "
+        "default: scrapers usually reach the gateway on a private network.",
+    )
     scrape_interval_s: float = Field(
         15.0,
         gt=0,
