@@ -240,6 +240,11 @@ def test_records_carry_key_team_and_user(gw: GatewayServer) -> None:
     row = httpx.get(f"{gw.base}/admin/api/requests/{rid}", headers=admin).json()
     assert row["team_id"] == "green" and row["user_id"] == "alice"
     assert row["key_id"].startswith("key_")
+    shown = httpx.get(f"{gw.base}/admin/api/keys/{row['key_id']}", headers=admin).json()
+    assert shown["last_used_at"] == row["received_at"]  # from the request log
+    fresh = httpx.post(f"{gw.base}/admin/api/keys", json={"name": "unused"}, headers=admin)
+    unused = httpx.get(f"{gw.base}/admin/api/keys/{fresh.json()['key']['id']}", headers=admin)
+    assert unused.json()["last_used_at"] is None
 
 
 def test_auth_off_is_only_for_loopback() -> None:

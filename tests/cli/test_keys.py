@@ -146,6 +146,11 @@ def test_list_and_show_never_reveal_the_secret_or_its_hash(
     assert shown["spend"]["budget_usd"] == 10.0
     table = keys(config, "show", key_id)
     assert table.returncode == 0 and "$1.7500 of $10.00" in table.stdout
+    # When each key was last used: its latest call in the request log, or never.
+    assert shown["last_used_at"] == pytest.approx(now - 1)
+    listed = {k["name"]: k["last_used_at"] for k in ok(config, "list")}
+    assert listed == {"a": pytest.approx(now - 1), "b": None}
+    assert "never" in keys(config, "list", "--team", "blue").stdout
 
 
 def test_update_changes_only_what_is_given(config: Path) -> None:

@@ -22,6 +22,7 @@ from gatehouse.errors import InvalidRequest, NotFound
 from gatehouse.guard.access import Need, sees_team
 from gatehouse.guard.keys import ApiKey
 from gatehouse.pipeline import Gateway
+from gatehouse.store.spend import last_used
 from gatehouse.times import parse_duration, parse_time
 
 _FIELDS = ("name", "roles", "owner", "team", "models", "expires_at", "metadata", "limits", "budget")
@@ -61,6 +62,10 @@ class KeyRoutes:
         self.authorize(request, "admin")
         key = await self._get(request.match_info["id"])
         view = key.view()
+        used = await self.guard.snapshot.in_thread(
+            lambda: last_used(self.store.database, [key.id]).get(key.id)
+        )
+        view["last_used_at"] = used
         view["spend"] = await self.guard.spend_of(self.guard.policy.key_budgets(key, time.time()))
         return _json(view)
 

@@ -114,15 +114,19 @@ def list_keys(
     output: Format = "table",
     config: ConfigOption = None,
 ) -> None:
-    """Keys, oldest first (never their secrets or hashes)."""
+    """Keys, oldest first (never their secrets or hashes), with when each was last used."""
+    from gatehouse.store.spend import last_used
+
     with _keystore(config) as store:
         keys = store.list(team=team, include_revoked=all_keys)
+        used = last_used(store.database, [k.id for k in keys])
     now = time.time()
     if output == "json":
-        _print_json([_view(k, now) for k in keys])
+        _print_json([{**_view(k, now), "last_used_at": used.get(k.id)} for k in keys])
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("id", "prefix", "name", "team", "owner", "roles", "models", "expires", "state"):
+    columns = ("id", "prefix", "name", "team", "owner", "roles", "models", "expires", "last used")
+    for column in (*columns, "state"):
         table.add_column(column, no_wrap=column in ("id", "prefix"))
     for k in keys:
         table.add_row(
@@ -134,6 +138,7 @@ def list_keys(
             ",".join(sorted(k.roles)),
             escape(",".join(k.models) or "all"),
             _when(k.expires_at) if k.expires_at is not None else "never",
+            _when(used[k.id]) if k.id in used else "never",
             _coloured(_state_of(k, now)),
         )
     out.print(table)
@@ -143,8 +148,9 @@ def list_keys(
 
 @keys_app.command("show")
 def show(key_id: IdArgument, output: Format = "table", config: ConfigOption = None) -> None:
-    """A key, and what it has spent in its budget period (month without a budget)."""
-    from gatehouse.store.spend import settled_spend
+    """A key, what it has spent in its budget period (month without a budget), and when
+    it was last used (its latest call in the request log)."""
+    from gatehouse.store.spend import last_used, settled_spend
 
     now = time.time()
     with _keystore(config) as store:
@@ -154,6 +160,7 @@ def show(key_id: IdArgument, output: Format = "table", config: ConfigOption = No
         period = key.budget.period if key.budget is not None else "month"
         since = period_start(period, now)
         spent = settled_spend(store.database, "key_id", since, [key.id]).get(key.id, 0.0)
+        used_at = last_used(store.database, [key.id]).get(key.id)
     spend = {
         "period": period,
         "label": period_label(period, now),
@@ -162,9 +169,10 @@ def show(key_id: IdArgument, output: Format = "table", config: ConfigOption = No
         "budget_usd": key.budget.usd if key.budget is not None else None,
     }
     if output == "json":
-        _print_json({**_view(key, now), "spend": spend})
+        _print_json({**_view(key, now), "last_used_at": used_at, "spend": spend})
         return
     _print_key(key, now)
+    out.print(f"last used: {_when(used_at) if used_at is not None else 'never'}")
     of = f" of ${key.budget.usd:,.2f}" if key.budget is not None else ""
     out.print(f"spent {spend['label']}: ${spent:,.4f}{of} (settled calls in the request log)")
 

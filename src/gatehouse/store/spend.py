@@ -1,4 +1,5 @@
-"""Settled spend from the request log: what keys, teams and users paid since a time.
+"""Settled spend from the request log: what keys, teams and users paid since a time,
+and when each key was last used.
 
 Budgets count reservations live (guard/limits.py); this is the ground truth they are
 raised to, and what ``gatehouse keys show`` reports. Synchronous: run it in a thread.
@@ -52,3 +53,24 @@ def settled_spend(
             for owner_id, total in conn.execute(bounded):
                 spent[owner_id] = float(total or 0.0)
     return spent
+
+
+def last_used(database: Database, key_ids: Sequence[str]) -> dict[str, float]:
+    """When each key's latest recorded call arrived; keys with none are absent.
+
+    One indexed lookup per key (the newest entry of (key_id, received_at)), not a
+    GROUP BY, which would read every call of a busy key.
+    """
+    newest = (
+        sa.select(sa.func.max(requests.c.received_at))
+        .where(requests.c.key_id == sa.bindparam("key_id"))
+        .scalar_subquery()
+    )
+    query = sa.select(newest)
+    found: dict[str, float] = {}
+    with database.engine.connect() as conn:
+        for key_id in dict.fromkeys(key_ids):
+            at = conn.execute(query, {"key_id": key_id}).scalar()
+            if at is not None:
+                found[key_id] = float(at)
+    return found
