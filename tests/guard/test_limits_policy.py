@@ -108,7 +108,8 @@ def test_the_reservation_bounds_every_choice_and_never_overflows() -> None:
     assert reserved(max_tokens=1000) == (1008, 2008)
     for n in (3, 3.0, "3"):  # as a lenient upstream (vLLM) reads n
         assert reserved(max_tokens=1000, n=n) == (3008, 6008)
-    assert reserved(max_tokens=1000, n=2.5) == reserved(max_tokens=1000, n="two") == (1008, 2008)
+    for odd in (2.5, "two", "²", "9" * 5000, True, -3):  # the upstream's to refuse
+        assert reserved(max_tokens=1000, n=odd) == (1008, 2008)
     assert policy.estimate("chat", {"prompt": "x", "best_of": 5, "max_tokens": 10}, 1) == (51, 101)
     tokens, cost = reserved(max_tokens=1e308, n=10**30)
     assert tokens > 10**12 and 0 < cost <= 2**62  # too large for any limit, not an error

@@ -400,6 +400,10 @@ def test_attachments_count_what_they_hold_not_their_base64() -> None:
         1000
     )
     assert _attached({"type": "file", "file": {"file_id": "file-abc"}}) == 2000
+    # A big file's pages are counted in its first MB and scaled to its size.
+    page = b"9 0 obj << /Type /Page >> endobj\n" + os.urandom(40_000)
+    big = base64.b64encode(b"%PDF-1.7\n" + page * 100).decode()
+    assert 95 * 2000 <= _attached({"type": "file", "file": {"file_data": big}}) <= 105 * 2000
     wav = base64.b64encode(os.urandom(480_000)).decode()  # 15 s of 16 kHz 16-bit PCM
     audio = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
     assert 250 <= _attached(audio) <= 400

@@ -353,8 +353,10 @@ def requested_output_tokens(body: dict[str, Any]) -> int | None:
 def _count(value: Any) -> int:
     """A count such as ``n`` as a lenient upstream reads it (3, 3.0 and "3" are 3); 1 for
     anything else (the upstream refuses it or takes its default)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        digits = value.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them.
+        value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 10 else 1
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
         return 1
     return int(value) if value == value // 1 else 1
