@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -266,3 +267,49 @@ def test_auth_off_on_loopback_serves_without_a_key(
     assert httpx.post(gw.url + "/chat/completions", json=CHAT).status_code == 200
     # A key that is sent is still checked.
     assert _call(gw, "POST", "/v1/chat/completions", CHAT, "gh-wrong").status_code == 401
+
+
+def test_an_admin_write_stuck_on_a_row_lock_never_holds_the_key_refresh_back(
+    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer, pg_url: str
+) -> None:
+    """A PATCH waiting for a key's row (held by a stalled writer elsewhere) must not stop
+    this worker from applying another key's revocation."""
+    import threading
+
+    import psycopg
+
+    from gatehouse.guard.keystore import KeyStore
+    from gatehouse.store import Database
+
+    cfg = config_for(mock_upstream.url)
+    cfg["store"] = {"url": pg_url}
+    gw = start_gateway(cfg)
+    locked = gw.create_key(name="locked")
+    victim = gw.create_key(name="victim")
+    keys = {k.name: k.id for k in gw.guard.snapshot.active_keys()}
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as stalled:
+        stalled.execute("SELECT id FROM api_keys WHERE id = %s FOR UPDATE", (keys["locked"],))
+        patch = threading.Thread(
+            target=lambda: httpx.patch(
+                f"{gw.base}/admin/api/keys/{keys['locked']}",
+                json={"name": "renamed"},
+                headers=admin,
+                timeout=30,
+            )
+        )
+        patch.start()
+        time.sleep(0.5)  # the PATCH now waits for the row
+        elsewhere = Database(pg_url)
+        try:
+            KeyStore(elsewhere).revoke(keys["victim"])  # e.g. `gatehouse keys revoke`
+        finally:
+            elsewhere.close()
+        assert wait_for(
+            lambda: _call(gw, "POST", "/v1/chat/completions", CHAT, victim).status_code == 401,
+            timeout=5,
+        )
+        assert patch.is_alive()  # still waiting: the refresh did not wait for it
+        stalled.rollback()
+    patch.join(30)
+    assert _call(gw, "POST", "/v1/chat/completions", CHAT, locked).status_code == 200

@@ -405,7 +405,8 @@ def test_a_settle_redis_missed_is_retried(
     redis_prefix: str,
 ) -> None:
     """Redis away just when a call ends: its slot and its budget reservation come back
-    once Redis does, not when the lease ends (minutes later)."""
+    once Redis does, not when the lease ends (minutes later), and its cost is counted
+    once, though the spend sync read it from the request log before the retry landed."""
     switch = RedisSwitch(loop_thread, redis_url)
     switch.on()
     cfg = config_for(
@@ -424,16 +425,28 @@ def test_a_settle_redis_missed_is_retried(
         time.sleep(0.5)
         switch.off()  # the call ends while Redis is away: its settle fails
         assert slow.result().status_code == 200
-    time.sleep(0.5)
-    switch.on()
-    assert wait_for(lambda: _post(gw, secret).status_code == 200, timeout=10)
-    assert gw.guard.lease_s > 60  # the slot came back long before its lease would end
     key_id = next(k.id for k in gw.guard.snapshot.active_keys() if k.name == "one-slot")
 
-    def settled() -> bool:
-        spend = httpx.get(f"{gw.base}/admin/api/keys/{key_id}", headers=ADMIN).json()["spend"]
-        return spend[0]["reserved_usd"] == 0 and spend[0]["spent_usd"] > 0
+    def logged() -> list[float]:
+        params = {"key": key_id, "status": "ok"}  # not the 429s while the slot was taken
+        rows = httpx.get(f"{gw.base}/admin/api/requests", headers=ADMIN, params=params)
+        return [r["cost_usd"] for r in rows.json()["data"]]
 
-    assert wait_for(settled, timeout=10)
+    assert wait_for(lambda: len(logged()) == 1)
+    switch.on()
+    loop_thread.run(gw.guard.sync_spend())  # the periodic sync, before the retry lands
+    assert wait_for(lambda: _post(gw, secret).status_code == 200, timeout=10)
+    assert gw.guard.lease_s > 60  # the slot came back long before its lease would end
+
+    def spend() -> dict[str, Any]:
+        shown = httpx.get(f"{gw.base}/admin/api/keys/{key_id}", headers=ADMIN).json()
+        return dict(shown["spend"][0])
+
+    assert wait_for(lambda: len(logged()) == 2)
+    assert wait_for(lambda: spend()["reserved_usd"] == 0, timeout=10)
+    (first, second) = logged()
+    assert spend()["spent_usd"] == pytest.approx(first + second)  # the retried call once
+    loop_thread.run(gw.guard.sync_spend())
+    assert spend()["spent_usd"] == pytest.approx(first + second)
     metrics = httpx.get(f"{gw.base}/metrics").text
-    assert 'gatehouse_limiter_errors_total{action="settle"}' in metrics
+    assert 'gatehouse_limiter_errors_total{action="settle"} 1' in metrics

@@ -149,3 +149,53 @@ def test_a_lease_outlasts_a_deployment_allowed_longer_than_its_provider(tmp_path
     )
     guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
     assert guard.lease_s > 1000 + config.routing.retry.budget_s
+
+
+class _Unreachable(MemoryLimiter):
+    """Redis refused the connection: the admission never reached it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released: list[str] = []
+
+    async def admit(
+        self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int, lease_s: float
+    ) -> Admission:
+        raise LimiterUnavailable("connection refused", sent=False)
+
+    async def release(self, request_id: str, rules: Sequence[Rule]) -> None:
+        self.released.append(request_id)
+
+
+def test_an_admission_that_never_reached_redis_has_nothing_to_give_back(tmp_path: object) -> None:
+    """Give-backs of admissions that took nothing would only crowd the retry queue (and
+    the settlements in it) during an outage."""
+    from gatehouse.guard.hub import Guard
+    from gatehouse.guard.keys import ApiKey
+    from gatehouse.pipeline.exchange import Exchange
+
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+                "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
+                "redis": {"on_error": "open"},
+            }
+        ),
+        "t.yaml",
+        {},
+    )
+    limits = KeyLimits(max_concurrent=1)
+    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=limits, updated_at=1)
+
+    async def run() -> list[str]:
+        guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
+        guard.limiter = limiter = _Unreachable()
+        exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
+        exchange.key = key
+        await guard.admit(exchange)  # fails open
+        await asyncio.sleep(0.01)
+        assert not guard._settling
+        return limiter.released
+
+    assert asyncio.run(run()) == []

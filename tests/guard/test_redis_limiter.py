@@ -238,6 +238,9 @@ def test_release_gives_back_everything_an_admission_took(engine: Harness):
         assert (await limiter.admit("next", rules, 100, 50, 30)).admitted  # rpm 2: room
         await limiter.settle("lost", rules, 300, 200)  # a late settle charges nothing
         assert await limiter.spend(rules) == [(2, 0), (200, 0), (2, 0), (0, 100)]
+        # The released id is no longer held: admitting it again counts it (rpm 2 is full).
+        again = await limiter.admit("lost", [rpm], 0, 0, 30)
+        assert not again.admitted and again.states[0].used == 2
 
     engine.run(body)
 
@@ -574,9 +577,10 @@ def test_random_operations_get_the_same_answers_from_both_engines(redis_engine: 
 
 
 def test_a_redis_that_accepts_but_never_answers_is_unavailable_within_the_timeout():
-    """Connecting and the handshake are inside the timeout too: a wedged Redis (stopped,
-    or behind a proxy whose backend is gone) must not hold calls for as long as it is
-    silent, and a handshake cut off must not leave a connection without its SELECT."""
+    """A call waits for a connection within its timeout too: a wedged Redis (stopped, or
+    behind a proxy whose backend is gone) must not hold calls for as long as it is
+    silent. The handshake goes on in the background within its own budget, then is cut
+    off, and must not leave a connection without its SELECT."""
     import socket
 
     server = socket.socket()
@@ -592,9 +596,11 @@ def test_a_redis_that_accepts_but_never_answers_is_unavailable_within_the_timeou
                     await asyncio.wait_for(limiter.admit(f"a{attempt}", [CONC], 0, 0, 30), 5)
                 with pytest.raises(LimiterUnavailable):
                     await asyncio.wait_for(limiter.settle(f"a{attempt}", [CONC], 0, 0), 5)
+            await asyncio.sleep(limiter._connect_budget_s + 0.5)  # the handshakes give up
             pool = limiter._pool
-            idle = pool._available_connections + list(pool._in_use_connections)
-            assert idle and not any(c.is_connected for c in idle)
+            assert not pool._in_use_connections and not limiter._connecting
+            assert pool._available_connections
+            assert not any(c.is_connected for c in pool._available_connections)
         finally:
             await limiter.close()
 
@@ -635,3 +641,80 @@ def test_a_redis_older_than_7_is_refused_and_7_is_taken(
             await unreachable.close()
 
     asyncio.run(main())
+
+
+class _SlowLink:
+    """A relay to Redis that delays every chunk by ``delay_s`` each way."""
+
+    def __init__(self, redis_url: str, delay_s: float) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(redis_url)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.db = parts.path.lstrip("/") or "0"
+        self.delay_s = delay_s
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def forward() -> None:
+            while True:
+                at, data = await queue.get()
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                if not data:
+                    dst.close()
+                    return
+                dst.write(data)
+                await dst.drain()
+
+        forwarding = asyncio.ensure_future(forward())
+        try:
+            while True:
+                data = await src.read(65536)
+                await queue.put((time.monotonic() + self.delay_s, data))
+                if not data:
+                    break
+            await forwarding
+        except OSError:
+            forwarding.cancel()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"redis://127.0.0.1:{port}/{self.db}"
+
+
+def test_a_redis_too_far_for_a_fresh_connection_but_not_for_a_call_still_serves(
+    redis_url: str, prefix: str
+):
+    """60 ms a round trip, 150 ms a call: a fresh connection needs its handshake and the
+    script loaded first (over 150 ms), a call on it one round trip. The connection must
+    be finished in the background, not cut by every call's timeout forever."""
+
+    async def main() -> list[bool]:
+        link = _SlowLink(redis_url, 0.03)
+        url = await link.start()
+        limiter = RedisLimiter(url, prefix=prefix, timeout_s=0.15)
+        answered = []
+        try:
+            for i in range(8):
+                try:
+                    await limiter.admit(f"r{i}", [RPM], 0, 0, 30)
+                    answered.append(True)
+                except LimiterUnavailable:
+                    answered.append(False)
+                    await asyncio.sleep(0.2)
+        finally:
+            await limiter.close()
+            link.server.close()
+            await _delete_keys(redis_url, prefix)
+        return answered
+
+    answered = asyncio.run(main())
+    assert answered[-4:] == [True] * 4, answered

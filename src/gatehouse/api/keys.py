@@ -1,9 +1,9 @@
 """``/admin/api/keys`` and ``/admin/api/budgets``: virtual keys and their spend.
 
 Managing keys needs the ``admin`` role. The secret is in the answer to create and
-rotate only; the store keeps its SHA-256. Writes go to the store (in a thread) and
-into this worker's snapshot at once; other workers and replicas see them within
-``auth.refresh_interval_s``.
+rotate only; the store keeps its SHA-256. Writes go to the store (on threads of their
+own, ``threads.py``) and into this worker's snapshot at once; other workers and
+replicas see them within ``auth.refresh_interval_s``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from gatehouse.api.threads import AdminThreads
 from gatehouse.api.v1 import json_object
 from gatehouse.config.access import BudgetConfig, KeyLimits
 from gatehouse.errors import InvalidRequest, NotFound
@@ -33,8 +34,12 @@ class KeyRoutes:
         self.guard = gateway.guard
         self.store = gateway.guard.store
         self.authorize = authorize
+        # Not the key snapshot's thread: a write waiting on a row lock, or a listing of
+        # every key, must never hold the refresh back.
+        self._threads = AdminThreads(2, "admin-keys")
 
     def register(self, app: web.Application) -> None:
+        self._threads.attach(app)
         app.router.add_post("/admin/api/keys", self.create)
         app.router.add_get("/admin/api/keys", self.list_keys)
         app.router.add_get("/admin/api/keys/{id}", self.show)
@@ -53,18 +58,14 @@ class KeyRoutes:
         self.authorize(request, "admin")
         team = request.query.get("team") or None
         revoked = request.query.get("include_revoked") in ("1", "true")
-        keys = await self.guard.snapshot.in_thread(
-            lambda: self.store.list(team=team, include_revoked=revoked)
-        )
+        keys = await self._threads.run(lambda: self.store.list(team=team, include_revoked=revoked))
         return _json({"object": "list", "data": [k.view() for k in keys]})
 
     async def show(self, request: web.Request) -> web.Response:
         self.authorize(request, "admin")
         key = await self._get(request.match_info["id"])
         view = key.view()
-        used = await self.guard.snapshot.in_thread(
-            lambda: last_used(self.store.database, [key.id]).get(key.id)
-        )
+        used = await self._threads.run(lambda: last_used(self.store.database, [key.id]).get(key.id))
         view["last_used_at"] = used
         view["spend"] = await self.guard.spend_of(self.guard.policy.key_budgets(key, time.time()))
         return _json(view)
@@ -103,14 +104,14 @@ class KeyRoutes:
         return _json({"object": "list", "data": await self.guard.spend_of(found)})
 
     async def _get(self, key_id: str) -> ApiKey:
-        key = await self.guard.snapshot.in_thread(lambda: self.store.get(key_id))
+        key = await self._threads.run(lambda: self.store.get(key_id))
         if key is None:
             raise NotFound(f"no key {key_id!r}", code="key_not_found")
         return key
 
     async def _write(self, write: Callable[[], Any], key_id: str | None = None) -> Any:
         try:
-            result = await self.guard.snapshot.in_thread(write)
+            result = await self._threads.run(write)
         except KeyError:
             raise NotFound(f"no active key {key_id!r}", code="key_not_found") from None
         except ValueError as exc:

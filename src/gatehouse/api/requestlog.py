@@ -2,24 +2,22 @@
 
 The log (bodies included) needs the ``operator`` role, stats ``viewer``; a key of a
 team that is not an admin key sees only its team's calls. Queries are synchronous
-SQL on the store, so they run in threads and never hold the event loop: threads of
-their own (`QUERY_THREADS`), so slow queries wait for each other and never for the
-threads the request path and the key refresh use. The list returns metadata only;
+SQL on the store, so they run on threads of their own (`QUERY_THREADS`, see
+``threads.py``) and never hold the event loop. The list returns metadata only;
 bodies (personal data) come only with a single request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from gatehouse.api.threads import AdminThreads
 from gatehouse.errors import InvalidRequest, NotFound
 from gatehouse.guard.access import Need, sees_team
 from gatehouse.guard.keys import ApiKey
@@ -52,20 +50,14 @@ class RequestLogRoutes:
         self.authorize = authorize
         database = gateway.telemetry.database
         self.queries = Queries(database) if database is not None else None
-        self._threads = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="gatehouse-admin")
+        self._threads = AdminThreads(QUERY_THREADS, "request-log")
 
     def register(self, app: web.Application) -> None:
-        app.on_cleanup.append(self._close)
+        self._threads.attach(app)
         app.router.add_get("/admin/api/requests", self.list_requests)
         app.router.add_get("/admin/api/requests/{id}", self.get_request)
         app.router.add_get("/admin/api/traces/{trace_id}", self.get_trace)
         app.router.add_get("/admin/api/stats", self.stats)
-
-    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
-
-    async def _close(self, app: web.Application) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
 
     def _queries(self, request: web.Request, need: Need) -> tuple[Queries, str | None]:
         """The queries and the team the caller is confined to (None: every team)."""
@@ -102,7 +94,7 @@ class RequestLogRoutes:
         limit = _int(q.get("limit", "100"), "limit", 1, 1000)
         cursor = q.get("cursor") or None
         try:
-            page = await self._in_thread(queries.list_requests, filters, cursor, limit)
+            page = await self._threads.run(queries.list_requests, filters, cursor, limit)
         except InvalidQuery as exc:
             raise InvalidRequest(str(exc), code="invalid_query") from None
         return _json({"object": "list", "data": page.data, "next_cursor": page.next_cursor})
@@ -110,7 +102,7 @@ class RequestLogRoutes:
     async def get_request(self, request: web.Request) -> web.Response:
         queries, team = self._queries(request, "operator")
         request_id = request.match_info["id"]
-        found = await self._in_thread(queries.get_request, request_id, True, team)
+        found = await self._threads.run(queries.get_request, request_id, True, team)
         if found is None or (team is not None and found.get("team_id") != team):
             raise NotFound(
                 f"no request {request_id!r} in the request log (records arrive within about "
@@ -124,7 +116,7 @@ class RequestLogRoutes:
         trace_id = request.match_info["trace_id"].lower()
         if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
             raise InvalidRequest("a trace id is 32 hexadecimal characters", code="invalid_trace_id")
-        found = await self._in_thread(queries.trace, trace_id, team)
+        found = await self._threads.run(queries.trace, trace_id, team)
         if not found or not found.get("requests"):
             raise NotFound(f"no request of trace {trace_id} was recorded", code="trace_not_found")
         return _json(found)
@@ -140,7 +132,7 @@ class RequestLogRoutes:
                 param="group_by",
                 code="invalid_group",
             )
-        return _json(await self._in_thread(queries.stats, window_s, group_by, None, team))
+        return _json(await self._threads.run(queries.stats, window_s, group_by, None, team))
 
 
 def duration(text: str, param: str) -> float:

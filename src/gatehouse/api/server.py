@@ -16,11 +16,15 @@ import socket
 import tempfile
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from gatehouse import __version__, logs
 from gatehouse.api.app import build_app
+from gatehouse.api.errors import SERVER
 from gatehouse.api.streams import LIVE_STREAMS
 from gatehouse.config import Config
 from gatehouse.config.schema import reference_errors
@@ -51,6 +55,50 @@ class _MalformedRequests(logging.Filter):
 _MALFORMED = _MalformedRequests()
 
 
+class _Handler(RequestHandler):
+    """aiohttp's connection handler, but a request its parser refuses is answered in the
+    gateway's error shape, without the line that failed (aiohttp's own 400 echoes it:
+    an Authorization header's secret, into the client's exception messages)."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if not isinstance(exc, HttpProcessingError) or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        error = {
+            "message": f"malformed HTTP request: {type(exc).__name__} (a header line with a "
+            "control character, or longer than 8190 bytes, or a bad request line)",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "malformed_request",
+        }
+        response = web.Response(
+            status=status,
+            body=orjson.dumps({"error": error}),
+            content_type="application/json",
+            headers={"server": SERVER},
+        )
+        response.force_close()
+        return response
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _Handler(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _Server  # the same server, handing out our handler
+        return server
+
+
 class Server:
     """One worker: the gateway and its HTTP listener."""
 
@@ -58,7 +106,7 @@ class Server:
         self.config = config
         self.gateway = Gateway(config, admin_key)
         self._reuse_port = reuse_port
-        self._runner: web.AppRunner | None = None
+        self._runner: _Runner | None = None
         self.port: int = config.server.port
 
     async def start(self) -> None:
@@ -68,7 +116,7 @@ class Server:
         access_log: Any = (
             logging.getLogger("aiohttp.access") if self.config.logging.access_log else None
         )
-        self._runner = web.AppRunner(
+        self._runner = _Runner(
             app,
             access_log=access_log,
             handler_cancellation=True,  # a client that goes away cancels its upstream call

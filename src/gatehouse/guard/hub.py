@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
 from gatehouse.config import Config
 from gatehouse.errors import Overloaded
@@ -50,12 +51,12 @@ _SHORT_SECRET = 20
 #: A concurrency slot or budget reservation outlives its call by this much at most
 #: (when the process holding it dies), on top of the longest call the config allows.
 _LEASE_MARGIN_S = 60.0
-#: A settle that Redis didn't take is tried again after 0.5 s, 1 s, 2 s ... every 30 s at
-#: most, until the call's lease ends; at most this many wait at once (the rest lapse
-#: with their leases).
+#: A settle (or a give-back) that Redis didn't take is tried again after about 0.5 s,
+#: 1 s, 2 s ... every 30 s at most, until the call's lease ends; at most this many of
+#: each wait at once (the rest lapse with their leases).
 _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 30.0
-_MAX_WAITING = 10_000
+_MAX_WAITING = {"settle": 10_000, "release": 1_000}
 _COLUMNS: dict[str, SpendColumn] = {"key": "key_id", "team": "team_id", "user": "user_id"}
 
 
@@ -103,7 +104,7 @@ class Guard:
         self._database = database
         self._tasks: list[asyncio.Task[None]] = []
         self._settling: set[asyncio.Task[Any]] = set()
-        self._waiting = 0  # settlements waiting to be retried
+        self._waiting = {"settle": 0, "release": 0}  # writes waiting to be retried
         self._alerted: set[tuple[str, float]] = set()
         self._last_error_log = 0.0
         self._last_settle_log = 0.0
@@ -163,8 +164,9 @@ class Guard:
         except (LimiterUnavailable, asyncio.CancelledError) as exc:
             # The script may have run in Redis even though its answer never came (a
             # timeout, or the client left): give back whatever it took, or it would be
-            # held for a whole lease. Settling a call that took nothing changes nothing.
-            self._background(self._release(request_id, ruleset.rules))
+            # held for a whole lease. One that never reached Redis took nothing.
+            if not isinstance(exc, LimiterUnavailable) or exc.sent:
+                self._background(self._release(request_id, ruleset.rules))
             if isinstance(exc, asyncio.CancelledError):
                 raise
             self._unavailable(exc)
@@ -178,7 +180,9 @@ class Guard:
         exchange.reservation = Reservation(ruleset.rules, ruleset.budgets, admission.states)
 
     async def _release(self, request_id: str, rules: tuple[Rule, ...]) -> None:
-        await self._retrying(request_id, lambda: self.limiter.release(request_id, rules))
+        await self._retrying(
+            "release", request_id, lambda attempt: self.limiter.release(request_id, rules)
+        )
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -232,9 +236,16 @@ class Guard:
         self, request_id: str, reservation: Reservation, tokens: int, cost: int
     ) -> None:
         rules = reservation.rules
-        settled = await self._retrying(
-            request_id, lambda: self.limiter.settle(request_id, rules, tokens, cost)
-        )
+
+        def settle(attempt: int) -> Coroutine[Any, Any, None]:
+            # A retried settle gives the budgets their reservation back but leaves the
+            # cost to the spend sync, which reads it from the request log: had the sync
+            # run while this waited, charging it here too would count the call twice
+            # for the rest of the period. Without a request log, nothing else charges it.
+            charged = cost if attempt == 0 or not self.record_spend else 0
+            return self.limiter.settle(request_id, rules, tokens, charged)
+
+        settled = await self._retrying("settle", request_id, settle)
         if settled and reservation.budgets and cost > 0:
             try:
                 await self._check_thresholds(reservation.budgets)
@@ -244,42 +255,51 @@ class Guard:
                 log.exception("checking budget thresholds after %s failed", request_id)
 
     async def _retrying(
-        self, request_id: str, write: Callable[[], Coroutine[Any, Any, None]]
+        self,
+        what: Literal["settle", "release"],
+        request_id: str,
+        write: Callable[[int], Coroutine[Any, Any, None]],
     ) -> bool:
-        """Run a settle or a give-back, retried while Redis is away (both are idempotent).
+        """Run a settle or a give-back (``write(attempt)``), retried while Redis is away:
+        both are idempotent.
 
-        Given up when the call's lease ends (its slots and reservations lapse then
-        anyway) or when too many wait already; the spend is re-read from the store.
-        False if it never got through.
+        Retries back off (0.5 s doubling to 30 s, jittered so a recovering Redis isn't
+        hit by all of them at once) and stop when the call's lease ends (its slots and
+        reservations lapse then anyway) or when too many of the kind wait already;
+        give-backs have a smaller share, so they can't crowd settlements out. The spend
+        is re-read from the store either way. False if it never got through.
         """
         give_up = time.monotonic() + self.lease_s
         delay = _RETRY_FIRST_S
+        attempt = 0
         while True:
             try:
-                await write()
+                await write(attempt)
                 return True
             except LimiterUnavailable as exc:
-                if self.metrics is not None:
-                    self.metrics.limiter_errors.labels("settle").value += 1
+                if attempt == 0 and self.metrics is not None:
+                    self.metrics.limiter_errors.labels(what).value += 1
                 now = time.monotonic()
                 if now - self._last_settle_log >= _LOG_EVERY_S:
                     self._last_settle_log = now
                     log.warning(
-                        "could not settle request %s with Redis (retried until its lease ends): %s",
+                        "could not %s request %s with Redis (retried until its lease ends): %s",
+                        what,
                         request_id,
                         exc,
                     )
-                if now + delay > give_up or self._waiting >= _MAX_WAITING:
+                if now + delay > give_up or self._waiting[what] >= _MAX_WAITING[what]:
                     return False
             except Exception:
-                log.exception("settling request %s failed", request_id)
+                log.exception("%s of request %s failed", what, request_id)
                 return False
-            self._waiting += 1
+            self._waiting[what] += 1
             try:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
             finally:
-                self._waiting -= 1
+                self._waiting[what] -= 1
             delay = min(delay * 2, _RETRY_MAX_S)
+            attempt += 1
 
     async def _check_thresholds(self, budgets: tuple[Budget, ...]) -> None:
         spends = await self.limiter.spend([b.rule for b in budgets])

@@ -59,7 +59,15 @@ class Admission:
 
 
 class LimiterUnavailable(Exception):
-    """The shared store (Redis) could not be reached or answered with an error."""
+    """The shared store (Redis) could not be reached or answered with an error.
+
+    ``sent``: whether the operation may have run anyway (False: it never reached the
+    store, so an admission took nothing and needs no giving back).
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class LimiterUnsupported(Exception):

@@ -170,10 +170,10 @@ class _Log:
         if self.weighted:
             self.settle(request_id, 0, 0, now)
             return
-        entry = self.index.get(request_id)
-        if entry is not None and entry.weight:  # stays in the log, weighing nothing
+        entry = self.index.pop(request_id, None)
+        if entry is not None:  # gone from the log, as Redis's ZREM takes it (rare: O(n))
+            self.entries.remove(entry)
             self.total -= entry.weight
-            entry.weight = 0
 
     def spend(self) -> tuple[int, int]:
         return self.total, 0

@@ -49,6 +49,9 @@ from gatehouse.guard.limiter import (
 
 #: Connections per engine; one script call takes ~0.1 ms, so few serve many calls.
 POOL_SIZE = 32
+#: The least time a new connection (TCP, then the handshake) may take, in the
+#: background, once the call that asked for it has given up waiting.
+_CONNECT_BUDGET_S = 2.0
 #: PEXPIRE's GT and NX options, which the script uses, came with Redis 7.0.
 MIN_REDIS = (7, 0)
 #: Tuples of rules whose framed arguments are kept; as many as the policy keeps rule sets.
@@ -110,13 +113,15 @@ class RedisLimiter:
             socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
-            redis_connect_func=_handshake,
+            redis_connect_func=self._handshake,
         )
-        self._timeout_s = timeout_s
-        self._prefix = prefix
         source = _script_source()
         self._sha = hashlib.sha1(source).hexdigest().encode()
         self._load_script = b"*3\r\n" + _bulk(b"SCRIPT") + _bulk(b"LOAD") + _bulk(source)
+        self._timeout_s = timeout_s
+        self._connect_budget_s = max(_CONNECT_BUDGET_S, 4 * timeout_s)
+        self._connecting: set[asyncio.Task[Any]] = set()  # connects outliving their call
+        self._prefix = prefix
         self._grace = _number(_us(late_settle_s))
         # rules -> (all of them, those a settle touches or None); see `_framed_for`.
         self._framed: dict[tuple[Rule, ...], tuple[_Framed, _Framed | None]] = {}
@@ -164,12 +169,7 @@ class RedisLimiter:
         """Refuse a Redis older than 7.0: the script's PEXPIRE ... GT/NX would fail on
         every call with a tokens, concurrency or budget rule, after writing part of it."""
         command = b"*2\r\n" + _bulk(b"INFO") + _bulk(b"server")
-        try:
-            info = await self._call(command)
-        except TimeoutError as exc:
-            raise LimiterUnavailable(f"Redis did not answer within {self._timeout_s}s") from exc
-        except (RedisError, OSError) as exc:
-            raise LimiterUnavailable(f"Redis: {exc}") from exc
+        info = await self._call(command, "INFO")
         version = redis_version(info)
         if version < MIN_REDIS:
             raise LimiterUnsupported(
@@ -178,6 +178,8 @@ class RedisLimiter:
             )
 
     async def close(self) -> None:
+        for task in list(self._connecting):
+            task.cancel()
         await self._pool.disconnect()
 
     # --- the script call ----------------------------------------------------------------
@@ -217,41 +219,104 @@ class RedisLimiter:
                 framed.spec,
             )
         )
-        try:
-            return await self._call(command)
-        except TimeoutError as exc:
-            raise LimiterUnavailable(
-                f"limit store (Redis) did not answer {op} within {self._timeout_s}s"
-            ) from exc
-        except (RedisError, OSError) as exc:
-            raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+        return await self._call(command, op)
 
-    async def _call(self, command: bytes) -> Any:
+    async def _call(self, command: bytes, op: str) -> Any:
         """Sends the command on a pooled connection and reads its reply, within timeout_s.
 
         Redis without the script (restarted, flushed, failed over) answers NOSCRIPT before
-        running anything: the script is loaded and the command sent once more.
+        running anything: the script is loaded and the command sent once more. Failures
+        are `LimiterUnavailable`, whose ``sent`` says whether the script may have run.
         """
-        async with asyncio.timeout(self._timeout_s):
-            # Inside the timer: a connection the pool (re)connects first, to a Redis that
-            # accepts but never answers, would otherwise wait as long as Redis is silent.
-            conn = await self._pool.get_connection()
-            try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        try:
+            conn = await self._connection(deadline)
+        except TimeoutError as exc:
+            raise LimiterUnavailable(
+                f"limit store (Redis) gave no connection for {op} within {self._timeout_s}s",
+                sent=False,
+            ) from exc
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(
+                f"limit store (Redis) failed on {op}: {exc}", sent=False
+            ) from exc
+        try:
+            async with asyncio.timeout_at(deadline):
                 try:
                     return await _exchange(conn, command)
                 except NoScriptError:
                     await _exchange(conn, self._load_script)
                     return await _exchange(conn, command)
-            except ResponseError:
-                raise  # an error reply, read whole: the connection is ready for the next call
-            except BaseException:
-                # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the
-                # reply may still come, so the connection must not serve another call as it
-                # is. The pool reconnects it on its next use.
-                await conn.disconnect(nowait=True)
-                raise
-            finally:
-                await self._pool.release(conn)
+        except ResponseError as exc:
+            # An error reply, read whole: the connection is ready for the next call.
+            raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+        except BaseException as exc:
+            # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the reply
+            # may still come, so the connection must not serve another call as it is. The
+            # pool reconnects it on its next use.
+            await conn.disconnect(nowait=True)
+            if isinstance(exc, TimeoutError):
+                raise LimiterUnavailable(
+                    f"limit store (Redis) did not answer {op} within {self._timeout_s}s"
+                ) from exc
+            if isinstance(exc, RedisError | OSError):
+                raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+            raise
+        finally:
+            await self._pool.release(conn)
+
+    async def _handshake(self, conn: AbstractConnection) -> None:
+        """redis-py's handshake (AUTH, SELECT, ...), then the script loaded, undone when
+        it is cut off.
+
+        Loading the script here (one more round trip per connection, in the background
+        when slow, see `_connection`) spares a call on a new connection to a Redis that
+        lost the script (restarted, failed over) the NOSCRIPT reload's two round trips.
+        redis-py disconnects a connection whose handshake fails with a Redis error, but
+        not one whose handshake is cancelled: that connection would stay connected
+        without its SELECT or AUTH, and the next call on it would use the wrong database.
+        """
+        try:
+            await conn.on_connect()
+            await _exchange(conn, self._load_script)
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            raise
+
+    async def _connection(self, deadline: float) -> AbstractConnection:
+        """A pooled connection by ``deadline``.
+
+        Connecting (TCP, then the handshake's round trips) may take longer than a call may
+        wait. It then goes on in the background, within a budget of its own, and leaves
+        its connection in the pool for the next call; cutting it off instead would make
+        a Redis further away than timeout_s allows for a fresh connection (though not for
+        a call) unusable for good. The budget bounds a Redis that accepts but never answers.
+        """
+        idle = self._pool._available_connections  # the pool hands out the last one
+        if idle and idle[-1].is_connected:
+            # The usual case, without a task: nothing to connect. (Should the pool still
+            # reconnect it, a stale socket say, the timer cuts that off.)
+            async with asyncio.timeout_at(deadline):
+                return await self._pool.get_connection()
+        loop = asyncio.get_running_loop()
+        getting = loop.create_task(
+            asyncio.wait_for(self._pool.get_connection(), self._connect_budget_s)
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(getting), deadline - loop.time())
+        except BaseException:
+            getting.add_done_callback(self._back_to_pool)
+            self._connecting.add(getting)
+            raise
+
+    def _back_to_pool(self, getting: asyncio.Task[AbstractConnection]) -> None:
+        self._connecting.discard(getting)
+        if getting.cancelled() or getting.exception() is not None:
+            return  # nothing was taken from the pool (get_connection gives its slot back)
+        releasing = asyncio.get_running_loop().create_task(self._pool.release(getting.result()))
+        self._connecting.add(releasing)
+        releasing.add_done_callback(self._connecting.discard)
 
 
 def redis_version(info: bytes | str) -> tuple[int, ...]:
@@ -265,21 +330,6 @@ def redis_version(info: bytes | str) -> tuple[int, ...]:
             except ValueError:
                 break
     return (0, 0)
-
-
-async def _handshake(conn: AbstractConnection) -> None:
-    """redis-py's handshake (AUTH, SELECT, ...), undone when it is cut off.
-
-    redis-py disconnects a connection whose handshake fails with a Redis error, but not
-    one whose handshake is cancelled (our timeout): that connection would stay
-    connected without its SELECT or AUTH, and the next call on it would use the
-    wrong database.
-    """
-    try:
-        await conn.on_connect()
-    except BaseException:
-        await conn.disconnect(nowait=True)
-        raise
 
 
 async def _exchange(conn: AbstractConnection, command: bytes) -> Any:

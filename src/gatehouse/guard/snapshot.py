@@ -98,7 +98,7 @@ class KeySnapshot:
             self._replace(keys)
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
-        """Run a store call on the snapshot's own thread (also the admin API's key writes)."""
+        """Run a store call on the snapshot's own thread (its loads and polls only)."""
         return await asyncio.get_running_loop().run_in_executor(self._io, fn)
 
     def close(self) -> None:

@@ -188,8 +188,9 @@ class GatewayMetrics:
         )
         self.limiter_errors = reg.counter(
             "gatehouse_limiter_errors_total",
-            "Limit checks that could not reach Redis, by what the gateway did "
-            "(open: let the call through; closed: refused it).",
+            "Calls whose limits Redis could not serve, by what the gateway did (open: let "
+            "the call through; closed: refused it; settle, release: retried the call's "
+            "settlement or the give-back of its lost admission).",
             ("action",),
         )
         self.budget_alerts = reg.counter(
