@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -44,22 +46,9 @@ def test_a_keys_own_per_model_limits_replace_the_defaults() -> None:
     assert rules["key:k:model:gpt-4o:rpm"] == 1000
 
 
-class _TimesOut(MemoryLimiter):
-    """Takes the admission, then loses the answer, as a Redis reply past its timeout."""
-
-    async def admit(
-        self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int, lease_s: float
-    ) -> Admission:
-        await super().admit(request_id, rules, tokens, cost, lease_s)
-        raise LimiterUnavailable("timed out")
-
-
-def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: object) -> None:
-    from gatehouse.guard.hub import Guard
-    from gatehouse.guard.keys import ApiKey
-    from gatehouse.pipeline.exchange import Exchange
-
-    config = parse_config(
+def _failing_open() -> Any:
+    """A gateway config whose limits let calls through when Redis fails."""
+    return parse_config(
         yaml.safe_dump(
             {
                 "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
@@ -70,15 +59,22 @@ def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: obj
         "t.yaml",
         {},
     )
-    limits = KeyLimits(max_concurrent=1, rpm=1)
-    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=limits, updated_at=1)
 
+
+class _TimesOut(MemoryLimiter):
+    """Takes the admission, then loses the answer, as a Redis reply past its timeout."""
+
+    async def admit(
+        self, request_id: str, rules: Sequence[Rule], tokens: int, cost: int, lease_s: float
+    ) -> Admission:
+        await super().admit(request_id, rules, tokens, cost, lease_s)
+        raise LimiterUnavailable("timed out")
+
+
+def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: Path) -> None:
     async def run() -> list[int]:
-        guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
-        guard.limiter = limiter = _TimesOut()
-        exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
-        exchange.key = key
-        await guard.admit(exchange)  # fails open
+        limiter = _TimesOut()
+        guard, key, exchange = await _admit_failing_open(tmp_path, limiter, rpm=1)
         assert exchange.reservation is None
         await asyncio.sleep(0)  # the clean-up runs in the background
         await asyncio.sleep(0)
@@ -87,6 +83,25 @@ def test_an_admission_whose_answer_is_lost_gives_back_what_it_took(tmp_path: obj
         return [used for used, _ in await limiter.spend(rules)]
 
     assert asyncio.run(run()) == [0, 0]  # the requests entry too: that call was not served
+
+
+async def _admit_failing_open(
+    tmp_path: Path, limiter: MemoryLimiter, **limits: int
+) -> tuple[Any, Any, Any]:
+    """A guard that fails open on ``limiter``, and one call of a key with a concurrency
+    limit (and ``limits``) admitted by it: (guard, key, exchange)."""
+    from gatehouse.guard.hub import Guard
+    from gatehouse.guard.keys import ApiKey
+    from gatehouse.pipeline.exchange import Exchange
+
+    own = KeyLimits(max_concurrent=1, **limits)  # type: ignore[arg-type]
+    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=own, updated_at=1)
+    guard = Guard(_failing_open(), Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
+    guard.limiter = limiter
+    exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
+    exchange.key = key
+    await guard.admit(exchange)  # fails open
+    return guard, key, exchange
 
 
 def test_the_reservation_bounds_every_choice_and_never_overflows() -> None:
@@ -167,33 +182,13 @@ class _Unreachable(MemoryLimiter):
         self.released.append(request_id)
 
 
-def test_an_admission_that_never_reached_redis_has_nothing_to_give_back(tmp_path: object) -> None:
+def test_an_admission_that_never_reached_redis_has_nothing_to_give_back(tmp_path: Path) -> None:
     """Give-backs of admissions that took nothing would only crowd the retry queue (and
     the settlements in it) during an outage."""
-    from gatehouse.guard.hub import Guard
-    from gatehouse.guard.keys import ApiKey
-    from gatehouse.pipeline.exchange import Exchange
-
-    config = parse_config(
-        yaml.safe_dump(
-            {
-                "providers": {"p": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
-                "models": {"chat": {"deployments": [{"provider": "p", "model": "m"}]}},
-                "redis": {"on_error": "open"},
-            }
-        ),
-        "t.yaml",
-        {},
-    )
-    limits = KeyLimits(max_concurrent=1)
-    key = ApiKey(id="k", name="k", prefix="gh-", hash=b"x", limits=limits, updated_at=1)
 
     async def run() -> list[str]:
-        guard = Guard(config, Database(f"sqlite:///{tmp_path}/g.db"), {}, None, None)
-        guard.limiter = limiter = _Unreachable()
-        exchange = Exchange(request_id="r1", operation="chat", body={"model": "chat"}, model="chat")
-        exchange.key = key
-        await guard.admit(exchange)  # fails open
+        limiter = _Unreachable()
+        guard, _, _ = await _admit_failing_open(tmp_path, limiter)
         await asyncio.sleep(0.01)
         assert not guard._settling
         return limiter.released

@@ -106,8 +106,7 @@ class Guard:
         self._settling: set[asyncio.Task[Any]] = set()
         self._waiting = {"settle": 0, "release": 0}  # writes waiting to be retried
         self._alerted: set[tuple[str, float]] = set()
-        self._last_error_log = 0.0
-        self._last_settle_log = 0.0
+        self._last_logged: dict[str, float] = {}  # action -> when it was last logged
 
     # --- life cycle -------------------------------------------------------------
 
@@ -191,17 +190,15 @@ class Guard:
 
     def _unavailable(self, exc: Exception) -> None:
         action = "open" if self.fail_open else "closed"
-        if self.metrics is not None:
-            self.metrics.limiter_errors.labels(action).value += 1
-        now = time.monotonic()
-        if now - self._last_error_log >= _LOG_EVERY_S:
-            self._last_error_log = now
-            log.error(
-                "rate limits unavailable (Redis: %s); failing %s: calls are %s",
-                exc,
-                action,
-                "let through unlimited" if self.fail_open else "refused with 503",
-            )
+        self._trouble(
+            action,
+            True,
+            logging.ERROR,
+            "rate limits unavailable (Redis: %s); failing %s: calls are %s",
+            exc,
+            action,
+            "let through unlimited" if self.fail_open else "refused with 503",
+        )
         if not self.fail_open:
             raise Overloaded(
                 "rate limits cannot be checked right now; try again shortly",
@@ -254,6 +251,16 @@ class Guard:
             except Exception:
                 log.exception("checking budget thresholds after %s failed", request_id)
 
+    def _trouble(self, action: str, count: bool, level: int, message: str, *args: Any) -> None:
+        """Redis failed us: counted (once per call) by what the gateway did about it, and
+        logged at most every `_LOG_EVERY_S` per action."""
+        if count and self.metrics is not None:
+            self.metrics.limiter_errors.labels(action).value += 1
+        now = time.monotonic()
+        if now - self._last_logged.get(action, float("-inf")) >= _LOG_EVERY_S:
+            self._last_logged[action] = now
+            log.log(level, message, *args)
+
     async def _retrying(
         self,
         what: Literal["settle", "release"],
@@ -277,17 +284,16 @@ class Guard:
                 await write(attempt)
                 return True
             except LimiterUnavailable as exc:
-                if attempt == 0 and self.metrics is not None:
-                    self.metrics.limiter_errors.labels(what).value += 1
+                self._trouble(
+                    what,
+                    attempt == 0,
+                    logging.WARNING,
+                    "could not %s request %s with Redis (retried until its lease ends): %s",
+                    what,
+                    request_id,
+                    exc,
+                )
                 now = time.monotonic()
-                if now - self._last_settle_log >= _LOG_EVERY_S:
-                    self._last_settle_log = now
-                    log.warning(
-                        "could not %s request %s with Redis (retried until its lease ends): %s",
-                        what,
-                        request_id,
-                        exc,
-                    )
                 if now + delay > give_up or self._waiting[what] >= _MAX_WAITING[what]:
                     return False
             except Exception:
