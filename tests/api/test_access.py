@@ -270,16 +270,24 @@ def test_auth_off_on_loopback_serves_without_a_key(
 
 
 def test_an_admin_write_stuck_on_a_row_lock_never_holds_the_key_refresh_back(
-    start_gateway: Callable[..., GatewayServer], mock_upstream: MockServer, pg_url: str
+    start_gateway: Callable[..., GatewayServer],
+    mock_upstream: MockServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A PATCH waiting for a key's row (held by a stalled writer elsewhere) must not stop
-    this worker from applying another key's revocation."""
+    this worker from applying another key's revocation, and gives up in the end (503
+    key_busy) rather than hold its thread for as long as the row is held."""
     import threading
 
     import psycopg
 
+    from gatehouse.guard import keystore
     from gatehouse.guard.keystore import KeyStore
     from gatehouse.store import Database
+
+    monkeypatch.setattr(keystore, "LOCK_WAIT_S", 2.0)
+    answers: list[httpx.Response] = []
 
     cfg = config_for(mock_upstream.url)
     cfg["store"] = {"url": pg_url}
@@ -291,11 +299,13 @@ def test_an_admin_write_stuck_on_a_row_lock_never_holds_the_key_refresh_back(
     with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as stalled:
         stalled.execute("SELECT id FROM api_keys WHERE id = %s FOR UPDATE", (keys["locked"],))
         patch = threading.Thread(
-            target=lambda: httpx.patch(
-                f"{gw.base}/admin/api/keys/{keys['locked']}",
-                json={"name": "renamed"},
-                headers=admin,
-                timeout=30,
+            target=lambda: answers.append(
+                httpx.patch(
+                    f"{gw.base}/admin/api/keys/{keys['locked']}",
+                    json={"name": "renamed"},
+                    headers=admin,
+                    timeout=30,
+                )
             )
         )
         patch.start()
@@ -310,6 +320,9 @@ def test_an_admin_write_stuck_on_a_row_lock_never_holds_the_key_refresh_back(
             timeout=5,
         )
         assert patch.is_alive()  # still waiting: the refresh did not wait for it
+        patch.join(30)  # the row is still held
         stalled.rollback()
-    patch.join(30)
+    (busy,) = answers
+    assert busy.status_code == 503 and busy.json()["error"]["code"] == "key_busy"
+    assert busy.headers["retry-after"] == "1"
     assert _call(gw, "POST", "/v1/chat/completions", CHAT, locked).status_code == 200

@@ -338,3 +338,15 @@ def test_a_malformed_header_line_never_puts_its_secret_in_the_log(gateway, caplo
     assert {r.levelname for r in refused} == {"WARNING"}
     assert "malformed HTTP request" in refused[0].getMessage()
     assert "S3cr3tValue" not in caplog.text
+
+
+def test_non_http_traffic_on_the_port_is_not_a_warning(gateway, caplog):
+    """A TLS client or a scanner on the plain port: refused, logged at debug only."""
+    import socket
+
+    caplog.set_level("INFO")
+    port = int(gateway.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64)
+        assert s.recv(4096).startswith(b"HTTP/1.0 400")
+    assert not [r for r in caplog.records if r.name == "aiohttp.server"]

@@ -391,19 +391,32 @@ def test_attachments_count_what_they_hold_not_their_base64() -> None:
     pdf = b"%PDF-1.7\n1 0 obj << /Type /Pages /Count 3 >> endobj\n" + pages + os.urandom(600_000)
     url = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
     assert _attached({"type": "file", "file": {"file_data": url, "filename": "a.pdf"}}) == 6000
+    # Line-wrapped base64 (as `base64` and e-mail write it), "/Type\n/Page" spacing.
+    wrapped = base64.encodebytes(pdf.replace(b"/Type /Page ", b"/Type\n/Page ")).decode()
+    assert _attached({"type": "file", "file": {"file_data": wrapped}}) == 6000
     # Page objects packed in compressed object streams can't be counted: by size then.
     packed = b"%PDF-1.7\n" + os.urandom(149_000)
     data = base64.b64encode(packed).decode()
-    assert _attached({"type": "file", "file": {"file_data": data}}) == 3 * 2000
+    assert _attached({"type": "file", "file": {"file_data": data}}) == 2 * 2000
     text = base64.b64encode(b"x" * 4000).decode()
     assert _attached({"type": "file", "file": {"file_data": "data:text/plain;base64," + text}}) == (
         1000
     )
     assert _attached({"type": "file", "file": {"file_id": "file-abc"}}) == 2000
-    # A big file's pages are counted in its first MB and scaled to its size.
-    page = b"9 0 obj << /Type /Page >> endobj\n" + os.urandom(40_000)
-    big = base64.b64encode(b"%PDF-1.7\n" + page * 100).decode()
-    assert 95 * 2000 <= _attached({"type": "file", "file": {"file_data": big}}) <= 105 * 2000
+
+    def big(layout: bytes) -> int:
+        return _attached({"type": "file", "file": {"file_data": base64.b64encode(layout).decode()}})
+
+    # A big file's pages are counted in its first MB; past it, at least one page per
+    # 500 KB. Errs low, never far high: 12 scanned pages of 450 KB, dictionaries first
+    # or each beside its image, and 100 text pages of 40 KB.
+    dicts = b"".join(b"%d 0 obj << /Type /Page >> endobj\n" % i for i in range(12))
+    images = os.urandom(12 * 450_000)
+    assert 11 * 2000 <= big(b"%PDF-1.7\n" + dicts + images) <= 12 * 2000
+    beside = b"".join(b"<< /Type /Page >>\n" + os.urandom(450_000) for _ in range(12))
+    assert 11 * 2000 <= big(b"%PDF-1.7\n" + beside) <= 12 * 2000
+    text_pages = b"".join(b"<< /Type /Page >>\n" + os.urandom(40_000) for _ in range(100))
+    assert 18 * 2000 <= big(b"%PDF-1.7\n" + text_pages) <= 100 * 2000
     wav = base64.b64encode(os.urandom(480_000)).decode()  # 15 s of 16 kHz 16-bit PCM
     audio = {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}}
     assert 250 <= _attached(audio) <= 400

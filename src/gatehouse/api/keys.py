@@ -19,9 +19,10 @@ from pydantic import ValidationError
 from gatehouse.api.threads import AdminThreads
 from gatehouse.api.v1 import json_object
 from gatehouse.config.access import BudgetConfig, KeyLimits
-from gatehouse.errors import InvalidRequest, NotFound
+from gatehouse.errors import InvalidRequest, NotFound, Overloaded
 from gatehouse.guard.access import Need, sees_team
 from gatehouse.guard.keys import ApiKey
+from gatehouse.guard.keystore import KeyBusy
 from gatehouse.pipeline import Gateway
 from gatehouse.store.spend import last_used
 from gatehouse.times import parse_duration, parse_time
@@ -114,6 +115,12 @@ class KeyRoutes:
             result = await self._threads.run(write)
         except KeyError:
             raise NotFound(f"no active key {key_id!r}", code="key_not_found") from None
+        except KeyBusy:
+            raise Overloaded(
+                f"key {key_id!r} is being changed by another writer; try again",
+                code="key_busy",
+                retry_after=1,
+            ) from None
         except ValueError as exc:
             raise InvalidRequest(str(exc), code="invalid_key_field") from None
         await self.guard.snapshot.refresh_now(self.store)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -48,7 +48,8 @@ class _MalformedRequests(logging.Filter):
             record.msg = "refused a malformed HTTP request from %s (%s, status %s)"
             record.args = (peer, type(exc).__name__, exc.code)
             record.exc_info = record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
@@ -69,7 +70,11 @@ class _Handler(RequestHandler):
     ) -> web.StreamResponse:
         if not isinstance(exc, HttpProcessingError) or request.writer.output_size > 0:
             return super().handle_error(request, status, exc, message)
-        self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        if isinstance(exc, BadHttpMethod):
+            # Not HTTP at all (TLS to a plain port, a scanner): noise, as aiohttp has it.
+            self.logger.debug("Error handling request from %s", request.remote, exc_info=exc)
+        else:
+            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
         error = {
             "message": f"malformed HTTP request: {type(exc).__name__} (a header line with a "
             "control character, or longer than 8190 bytes, or a bad request line)",

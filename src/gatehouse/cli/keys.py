@@ -202,6 +202,8 @@ def update(
     config: ConfigOption = None,
 ) -> None:
     """Change a key: only the options given; --role and --model replace the lists."""
+    from gatehouse.guard.keystore import KeyBusy
+
     if expires is not None and no_expiry:
         _fail("give --expires or --no-expiry, not both")
     if clear_budget and (budget_usd is not None or budget_period is not None):
@@ -253,6 +255,8 @@ def update(
             _fail(str(exc))
         except KeyError:
             _fail(f"no active key {key_id}", 1)
+        except KeyBusy:
+            _fail(f"key {key_id} is being changed by another writer; try again", 1)
     if output == "json":
         _print_json(_view(key, time.time()))
     else:
@@ -263,22 +267,30 @@ def update(
 @keys_app.command("rotate")
 def rotate(key_id: IdArgument, output: Format = "table", config: ConfigOption = None) -> None:
     """Give a key a new secret (printed once); the old one stops working."""
+    from gatehouse.guard.keystore import KeyBusy
+
     with _keystore(config) as store:
         try:
             key, secret = store.rotate(key_id)
         except KeyError:
             _fail(f"no active key {key_id}", 1)
+        except KeyBusy:
+            _fail(f"key {key_id} is being changed by another writer; try again", 1)
     _print_secret(key, secret, output, "rotated")
 
 
 @keys_app.command("revoke")
 def revoke(key_id: IdArgument, output: Format = "table", config: ConfigOption = None) -> None:
     """Revoke a key for good (gateways refuse it within their refresh interval)."""
+    from gatehouse.guard.keystore import KeyBusy
+
     with _keystore(config) as store:
         try:
             key = store.revoke(key_id)
         except KeyError:
             _fail(f"no key {key_id}", 1)
+        except KeyBusy:
+            _fail(f"key {key_id} is being changed by another writer; try again", 1)
     if output == "json":
         _print_json(_view(key, time.time()))
     else:

@@ -46,6 +46,15 @@ _c = api_keys.c
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
+#: How long a write waits for a key's row that another transaction holds.
+LOCK_WAIT_S = 5.0
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_not_available
+
+
+class KeyBusy(Exception):
+    """Another writer held the key's row for longer than `LOCK_WAIT_S`; try again."""
+
+
 class KeyStore:
     """The ``api_keys`` table of one ``Database``."""
 
@@ -206,8 +215,18 @@ def _lock(conn: sa.Connection, key_id: str) -> None:
     Taking the row lock in a statement of its own makes the UPDATE read the stamps after
     the other writer committed. SQLite ignores FOR UPDATE: its one writer lock is taken
     by the UPDATE itself, before the stamp subquery runs.
+
+    A writer that holds the row for long (stalled, or its client gone) makes this one
+    give up after `LOCK_WAIT_S` with `KeyBusy`, rather than hold a thread without end.
     """
-    conn.execute(sa.select(_c.id).where(_c.id == key_id).with_for_update())
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"SET LOCAL lock_timeout = '{round(LOCK_WAIT_S * 1000)}ms'"))
+    try:
+        conn.execute(sa.select(_c.id).where(_c.id == key_id).with_for_update())
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise KeyBusy(key_id) from exc
+        raise
 
 
 def _stamp(now: float) -> sa.ColumnElement[float]:

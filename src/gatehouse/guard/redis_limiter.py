@@ -104,14 +104,16 @@ class RedisLimiter:
         # failing, as redis-py's default pool does past its size. No retries: the caller
         # has a latency budget and an on_error policy. (A retried admit would be harmless
         # anyway: an id is counted once.) No socket timeout: `_call` bounds the whole
-        # exchange, connecting and the handshake included, with one timer rather than one
-        # per write and per read.
+        # exchange with one timer rather than one per write and per read. A connect (TCP,
+        # TLS, the handshake) goes on in the background once its call gave up, within
+        # its own budget (see `_connection`).
+        self._connect_budget_s = max(_CONNECT_BUDGET_S, 4 * timeout_s)
         self._pool = BlockingConnectionPool.from_url(
             url,
             max_connections=POOL_SIZE,
             timeout=timeout_s,
             socket_timeout=None,
-            socket_connect_timeout=timeout_s,
+            socket_connect_timeout=self._connect_budget_s,
             retry=Retry(NoBackoff(), 0),
             redis_connect_func=self._handshake,
         )
@@ -119,7 +121,6 @@ class RedisLimiter:
         self._sha = hashlib.sha1(source).hexdigest().encode()
         self._load_script = b"*3\r\n" + _bulk(b"SCRIPT") + _bulk(b"LOAD") + _bulk(source)
         self._timeout_s = timeout_s
-        self._connect_budget_s = max(_CONNECT_BUDGET_S, 4 * timeout_s)
         self._connecting: set[asyncio.Task[Any]] = set()  # connects outliving their call
         self._prefix = prefix
         self._grace = _number(_us(late_settle_s))
@@ -300,15 +301,24 @@ class RedisLimiter:
             async with asyncio.timeout_at(deadline):
                 return await self._pool.get_connection()
         loop = asyncio.get_running_loop()
+        started = loop.time()
         getting = loop.create_task(
             asyncio.wait_for(self._pool.get_connection(), self._connect_budget_s)
         )
         try:
-            return await asyncio.wait_for(asyncio.shield(getting), deadline - loop.time())
+            conn = await asyncio.wait_for(asyncio.shield(getting), deadline - started)
         except BaseException:
             getting.add_done_callback(self._back_to_pool)
             self._connecting.add(getting)
             raise
+        # A connect of several round trips that ended just in time leaves too little for
+        # the command's one: sent now, it would be cut off and the new connection thrown
+        # away, again at every call. Kept for the next call instead.
+        took = loop.time() - started
+        if deadline - loop.time() < took / 2:
+            await self._pool.release(conn)
+            raise TimeoutError("connected too late for the command")
+        return conn
 
     def _back_to_pool(self, getting: asyncio.Task[AbstractConnection]) -> None:
         self._connecting.discard(getting)
