@@ -350,3 +350,18 @@ def test_non_http_traffic_on_the_port_is_not_a_warning(gateway, caplog):
         s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64)
         assert s.recv(4096).startswith(b"HTTP/1.0 400")
     assert not [r for r in caplog.records if r.name == "aiohttp.server"]
+
+
+def test_a_body_that_cannot_be_read_is_a_400(gateway, caplog):
+    """A gzip Content-Encoding over bytes that aren't gzip: the client's mistake, answered
+    in OpenAI's shape, with no traceback in the log."""
+    caplog.set_level("INFO")
+    resp = httpx.post(
+        gateway.url + "/chat/completions",
+        content=b"this is not gzip at all",
+        headers={"Authorization": f"Bearer {APP_KEY}", "Content-Encoding": "gzip"},
+    )
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "unreadable_body"
+    assert not [r for r in caplog.records if r.exc_info]

@@ -8,6 +8,7 @@ import re
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 
 from gatehouse.errors import (
     GatehouseError,
@@ -113,6 +114,15 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
             raise
         refused = translate_http_exception(exc, request)
         return error_response(refused, request_id, request.path.startswith(ANTHROPIC_PATHS))
+    except RequestPayloadError as exc:
+        # The body could not be read as sent: a Content-Encoding it doesn't match (bad
+        # gzip), a chunked body that breaks off. The client's mistake, not a crash.
+        cause = type(exc.__cause__ or exc).__name__
+        unreadable = InvalidRequest(
+            f"the request body could not be read ({cause}): check its Content-Encoding and length",
+            code="unreadable_body",
+        )
+        return error_response(unreadable, request_id, request.path.startswith(ANTHROPIC_PATHS))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         internal = InternalError(

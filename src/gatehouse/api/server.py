@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from gatehouse import __version__, logs
@@ -39,10 +39,14 @@ log = logging.getLogger("gatehouse.server")
 
 class _MalformedRequests(logging.Filter):
     """aiohttp logs a request it can't parse at ERROR with the raw line that failed, an
-    ``Authorization`` header's secret included: keep only the kind of error."""
+    ``Authorization`` header's secret included: keep only the kind of error. A body that
+    can't be read (bad gzip) was answered with a 400 already; aiohttp's traceback of it,
+    as it drains the rest after the answer, is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RequestPayloadError):
+            return False
         if isinstance(exc, HttpProcessingError):
             peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
             record.msg = "refused a malformed HTTP request from %s (%s, status %s)"
