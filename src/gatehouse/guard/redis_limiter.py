@@ -233,15 +233,8 @@ class RedisLimiter:
         deadline = loop.time() + self._timeout_s
         try:
             conn = await self._connection(deadline)
-        except TimeoutError as exc:
-            raise LimiterUnavailable(
-                f"limit store (Redis) gave no connection for {op} within {self._timeout_s}s",
-                sent=False,
-            ) from exc
-        except (RedisError, OSError) as exc:
-            raise LimiterUnavailable(
-                f"limit store (Redis) failed on {op}: {exc}", sent=False
-            ) from exc
+        except (TimeoutError, RedisError, OSError) as exc:
+            raise self._unavailable(op, exc, sent=False) from exc
         try:
             async with asyncio.timeout_at(deadline):
                 try:
@@ -251,21 +244,25 @@ class RedisLimiter:
                     return await _exchange(conn, command)
         except ResponseError as exc:
             # An error reply, read whole: the connection is ready for the next call.
-            raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+            raise self._unavailable(op, exc, sent=True) from exc
         except BaseException as exc:
             # Cut off mid-command (a timeout, a broken socket, a cancelled caller): the reply
             # may still come, so the connection must not serve another call as it is. The
             # pool reconnects it on its next use.
             await conn.disconnect(nowait=True)
-            if isinstance(exc, TimeoutError):
-                raise LimiterUnavailable(
-                    f"limit store (Redis) did not answer {op} within {self._timeout_s}s"
-                ) from exc
-            if isinstance(exc, RedisError | OSError):
-                raise LimiterUnavailable(f"limit store (Redis) failed on {op}: {exc}") from exc
+            if isinstance(exc, TimeoutError | RedisError | OSError):
+                raise self._unavailable(op, exc, sent=True) from exc
             raise
         finally:
             await self._pool.release(conn)
+
+    def _unavailable(self, op: str, exc: BaseException, *, sent: bool) -> LimiterUnavailable:
+        if isinstance(exc, TimeoutError):
+            waited = "did not answer" if sent else "gave no connection for"
+            message = f"limit store (Redis) {waited} {op} within {self._timeout_s}s"
+        else:
+            message = f"limit store (Redis) failed on {op}: {exc}"
+        return LimiterUnavailable(message, sent=sent)
 
     async def _handshake(self, conn: AbstractConnection) -> None:
         """redis-py's handshake (AUTH, SELECT, ...), then the script loaded, undone when
